@@ -42,42 +42,58 @@ RULE_TYPES: dict[str, RuleType] = _types(
         "Unavailable times",
         RESOURCES,
         {"slots": "slots"},
-        help="Nothing is placed for the teacher, students or room at these times.",
+        help=(
+            "Nothing is placed for the teacher, students or room at these times. Violation amount: "
+            "periods placed in these times."
+        ),
     ),
     RuleType(
         "max_periods_per_day",
         "Max periods per day",
         PEOPLE,
         {"max": "int"},
-        help="At most `max` periods are taught on any day.",
+        help=(
+            "At most `max` periods are taught on any day. Violation amount: the excess over `max`, "
+            "summed over every (teacher or subgroup, day)."
+        ),
     ),
     RuleType(
         "max_gaps_per_day",
         "Max gaps per day",
         PEOPLE,
         {"max": "int"},
-        help="A gap is a free period between the first and last lesson of a day (breaks excluded).",
+        help=(
+            "A gap is a free period between the first and last lesson of a day; breaks and the "
+            "entity's hard-unavailable times are not gaps (as in FET). Violation amount: excess gaps "
+            "over `max`, summed over every (teacher or subgroup, day)."
+        ),
     ),
     RuleType(
         "max_gaps_per_week",
         "Max gaps per week",
         PEOPLE,
         {"max": "int"},
-        help="Gaps summed over the week.",
+        help=(
+            "Gaps (as in max_gaps_per_day) summed over the week. Violation amount: the excess over "
+            "`max`, summed over teachers or subgroups."
+        ),
     ),
     RuleType(
         "min_days_per_week",
         "Min days per week",
         TEACHERS,
         {"min": "int"},
-        help="The teacher teaches on at least `min` days (or on every day when they teach fewer lessons).",
+        help=(
+            "The teacher teaches on at least `min` days, or on as many days as they have blocks when "
+            "they have fewer. Violation amount: the shortfall in days, min(`min`, blocks) minus days taught."
+        ),
     ),
     RuleType(
         "max_days_per_week",
         "Max days per week",
         TEACHERS,
         {"max": "int"},
-        help="The teacher teaches on at most `max` days.",
+        help="The teacher teaches on at most `max` days. Violation amount: the days taught beyond `max`.",
     ),
     RuleType(
         "subject_spread",
@@ -86,7 +102,8 @@ RULE_TYPES: dict[str, RuleType] = _types(
         optional={"max_per_day": 1},
         help=(
             "Students have each subject in at most `max_per_day` blocks a day (a double period counts "
-            "once). This is what strict balancing makes hard."
+            "once). This is what strict balancing makes hard. Violation amount: blocks beyond `max_per_day`, "
+            "summed over every (subgroup, subject, day)."
         ),
     ),
     RuleType(
@@ -97,7 +114,8 @@ RULE_TYPES: dict[str, RuleType] = _types(
         optional={"mode": "all"},
         help=(
             "Lessons in scope are placed within `slots`. With mode `all` every period of a block must "
-            "be in the slots; with mode `start` only its first period."
+            "be in the slots; with mode `start` only its first period. Scope `teacher`: the lessons they teach; "
+            "`group`: the lessons its students attend. Violation amount: blocks outside the slots."
         ),
     ),
 )
