@@ -1,0 +1,322 @@
+"""The Timetables page's view model: pick a version, look at any class, teacher or room, compare, export.
+
+The state lives in parameters (version, kind, item, the version to compare with), so tests drive it
+without a browser; ``__panel__`` only lays the pieces out. Everything is read through the store, and a
+version is loaded once and then kept, so switching grids is only a lookup and an HTML render.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from typing import Any
+
+import pandas as pd
+import panel as pn
+import param
+
+from .analytics import analytics_figures
+from .compare import changes_frame, compare, summary
+from .exports import GRID_CSS, grid_html, to_csv, to_print_html, to_xlsx
+from .model import KINDS, Schedule
+from .source import ScheduleCache, versions_frame
+
+KIND_LABELS = {"class": "Class", "teacher": "Teacher", "room": "Room"}
+
+
+def _filename(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "timetable"
+
+
+class TimetableView(pn.viewable.Viewer):
+    """Versions of the selected school, and one version shown as grids, tables, comparisons and charts."""
+
+    version = param.Selector(default=None, objects=[], allow_None=True, doc="Id of the version shown.")
+    kind = param.Selector(default="class", objects=list(KINDS), doc="Grid of a class, a teacher or a room.")
+    item = param.Selector(default=None, objects=[], allow_None=True, doc="Id of the class, teacher or room.")
+    unplaced_all = param.Boolean(default=False, doc="List every unplaced lesson, not only the item's.")
+    compare_to = param.Selector(default=None, objects=[], allow_None=True, doc="Id of an older version.")
+    export_kind = param.Selector(default="class", objects=list(KINDS), doc="One sheet or page per ...")
+    versions = param.DataFrame(default=pd.DataFrame(), doc="The version list with statistics.")
+    message = param.String(default="", doc="Why there is nothing to show, for the page.")
+
+    def __init__(self, state: Any, **params):
+        super().__init__(**params)
+        self.state = state
+        self.cache = ScheduleCache(state.store)
+        self._item_by_kind: dict[str, str] = {}
+        self._labels: dict[str, str] = {}
+        self.refresh()
+        if getattr(state, "version", "") and state.version in self.param.version.objects:
+            self.version = state.version
+        state.param.watch(lambda e: self.refresh(), ["school", "data_revision", "jobs_revision"])
+        state.param.watch(self._follow_state, ["version"])
+
+    # --- state -------------------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Reload the version list of the selected school, keeping the version shown when it still exists."""
+        school = self.state.school
+        raw = self.state.attempt(lambda: list(self.state.store.list_versions(school)), "Loading versions")
+        frame = versions_frame(raw or []) if school else versions_frame([])
+        ids = list(frame["id"])
+        current = self.version if self.version in ids else (ids[0] if ids else None)
+        self.param.update(versions=frame)
+        self.param.version.objects = ids
+        self._labels = {r.id: f"{r.name} ({r.created})" for r in frame.itertuples()}
+        self.message = "" if ids else "No timetable yet: generate one on the Generate page."
+        if self.version != current:
+            self.version = current
+        else:
+            self._load()
+
+    def _follow_state(self, event: param.parameterized.Event) -> None:
+        if event.new and event.new != self.version:
+            if event.new not in self.param.version.objects:
+                self.refresh()
+            if event.new in self.param.version.objects:
+                self.version = event.new
+
+    @property
+    def schedule(self) -> Schedule | None:
+        """The version shown, loaded through the store (once), or None."""
+        if not self.version:
+            return None
+        revision = getattr(self.state, "data_revision", 0)
+        return self.state.attempt(
+            lambda: self.cache.get(self.version, self.state.school, revision), "Opening the version"
+        )
+
+    def name_of(self, version_id: str | None) -> str:
+        rows = self.versions[self.versions["id"] == version_id] if len(self.versions) else []
+        return str(rows.iloc[0]["name"]) if len(rows) else str(version_id or "")
+
+    @param.depends("version", watch=True)
+    def _load(self) -> None:
+        if getattr(self.state, "version", None) not in (None, self.version) and self.version:
+            self.state.version = self.version
+        # Versions are listed newest first, so the default comparison is with the one before this one.
+        ids = list(self.param.version.objects)
+        others = [v for v in ids if v != self.version]
+        older = ids[ids.index(self.version) + 1 :] if self.version in ids else []
+        self.param.compare_to.objects = {"(none)": None} | {self._labels.get(v, v): v for v in others}
+        if self.compare_to not in others:
+            self.compare_to = older[0] if older else (others[0] if others else None)
+        self._items()
+
+    @param.depends("kind", watch=True)
+    def _items(self) -> None:
+        schedule = self.schedule
+        items = schedule.items(self.kind) if schedule else {}
+        self.param.item.objects = {name: id for id, name in items.items()}
+        wanted = self._item_by_kind.get(self.kind)
+        self.item = wanted if wanted in items else next(iter(items), None)
+
+    @param.depends("item", watch=True)
+    def _remember_item(self) -> None:
+        if self.item:
+            self._item_by_kind[self.kind] = self.item
+
+    # --- what the page shows (each one callable from tests) --------------------------------------
+
+    def grid_html(self) -> str:
+        """The grid of the selected class, teacher or room, as HTML."""
+        schedule = self.schedule
+        if schedule is None or not self.item:
+            return f"<p>{self.message or 'Pick a version.'}</p>"
+        return f"<style>{GRID_CSS}</style>{grid_html(schedule.grid(self.kind, self.item))}"
+
+    def unplaced(self) -> pd.DataFrame:
+        schedule = self.schedule
+        if schedule is None:
+            return pd.DataFrame()
+        if self.unplaced_all or not self.item:
+            return schedule.unplaced_frame()
+        return schedule.unplaced_frame(self.kind, self.item)
+
+    def breakdown(self) -> pd.DataFrame:
+        schedule = self.schedule
+        return schedule.breakdown_frame() if schedule is not None else pd.DataFrame()
+
+    def changes(self) -> tuple[pd.DataFrame, dict[str, int]]:
+        """What changed from the compared version to the one shown, and how many changes of each kind."""
+        new = self.schedule
+        if new is None or not self.compare_to:
+            return pd.DataFrame(), summary([])
+        old = self.state.attempt(
+            lambda: self.cache.get(
+                self.compare_to, self.state.school, getattr(self.state, "data_revision", 0)
+            ),
+            "Opening the version to compare",
+        )
+        if old is None:
+            return pd.DataFrame(), summary([])
+        found = compare(old, new)
+        return changes_frame(old, new, found), summary(found)
+
+    def csv_file(self) -> io.BytesIO:
+        return io.BytesIO(to_csv(self.schedule).encode("utf-8"))
+
+    def xlsx_file(self) -> io.BytesIO:
+        return io.BytesIO(to_xlsx(self.schedule, self.export_kind))
+
+    def print_file(self) -> io.BytesIO:
+        return io.BytesIO(to_print_html(self.schedule, self.export_kind).encode("utf-8"))
+
+    def export_name(self, ext: str) -> str:
+        base = _filename(self.name_of(self.version))
+        return f"{base}.{ext}" if ext == "csv" else f"{base}-{self.export_kind}.{ext}"
+
+    # --- layout ------------------------------------------------------------------------------------
+
+    def _version_table(self) -> pn.widgets.Tabulator:
+        table = pn.widgets.Tabulator(
+            self.versions,
+            show_index=False,
+            disabled=True,
+            selectable=1,
+            hidden_columns=["id"],
+            layout="fit_data_table",
+            pagination="local",
+            page_size=10,
+            sizing_mode="stretch_width",
+            name="versions",
+        )
+
+        def pick(event):
+            if event.new and len(table.value) > event.new[0]:
+                self.version = table.value.iloc[event.new[0]]["id"]
+
+        def sync(*_):
+            table.value = self.versions
+            ids = list(self.versions["id"]) if len(self.versions) else []
+            table.selection = [ids.index(self.version)] if self.version in ids else []
+
+        table.param.watch(pick, "selection")
+        self.param.watch(sync, ["versions", "version"])
+        sync()
+        return table
+
+    @param.depends("version", "versions")
+    def _header(self) -> pn.pane.Markdown:
+        rows = self.versions[self.versions["id"] == self.version] if len(self.versions) else []
+        if not len(rows):
+            return pn.pane.Markdown(f"**{self.message or 'Pick a version.'}**")
+        r = rows.iloc[0]
+        draft = " (draft)" if r["draft"] else ""
+        return pn.pane.Markdown(
+            f"### {r['name']}{draft}\n{r['placed']} of {r['total']} periods placed · {r['unplaced']} unplaced · "
+            f"{r['conflicts']} conflicts · score {r['score']} · {r['solve time (s)']} s · {r['options']}",
+            css_classes=["tt-version-header"],
+        )
+
+    @param.depends("version", "kind", "item")
+    def _grid(self) -> pn.pane.HTML:
+        return pn.pane.HTML(self.grid_html(), sizing_mode="stretch_width", css_classes=["tt-grid-pane"])
+
+    @param.depends("version", "kind", "item", "unplaced_all")
+    def _unplaced(self):
+        frame = self.unplaced()
+        if not len(frame):
+            return pn.pane.Markdown("Every lesson here is placed.")
+        return pn.widgets.Tabulator(
+            frame, show_index=False, disabled=True, sizing_mode="stretch_width", height=260
+        )
+
+    @param.depends("version")
+    def _breakdown(self):
+        frame = self.breakdown()
+        if not len(frame):
+            return pn.pane.Markdown("No soft-rule penalties.")
+        return pn.widgets.Tabulator(frame, show_index=False, disabled=True, sizing_mode="stretch_width")
+
+    @param.depends("version", "compare_to")
+    def _compare(self):
+        if not self.compare_to:
+            return pn.pane.Markdown("Only one version: nothing to compare with.")
+        frame, counts = self.changes()
+        head = (
+            f"From **{self.name_of(self.compare_to)}** to **{self.name_of(self.version)}**: "
+            f"{counts['moved']} moved, {counts['room']} changed room, "
+            f"{counts['added']} added, {counts['removed']} removed."
+        )
+        if not len(frame):
+            return pn.pane.Markdown(head + " The two versions are the same.")
+        table = pn.widgets.Tabulator(
+            frame,
+            show_index=False,
+            disabled=True,
+            sizing_mode="stretch_width",
+            pagination="local",
+            page_size=25,
+        )
+        return pn.Column(pn.pane.Markdown(head), table, sizing_mode="stretch_width")
+
+    @param.depends("version")
+    def _analytics(self):
+        schedule = self.schedule
+        if schedule is None:
+            return pn.pane.Markdown("Pick a version.")
+        figs = analytics_figures(schedule)
+        return pn.FlexBox(*(pn.pane.Bokeh(f) for f in figs.values()))
+
+    def _downloads(self) -> pn.Row:
+        def button(label: str, ext: str, make) -> pn.widgets.FileDownload:
+            widget = pn.widgets.FileDownload(
+                callback=make,
+                filename=self.export_name(ext),
+                label=label,
+                button_type="primary",
+                button_style="outline",
+                embed=False,
+                name=label,
+            )
+
+            def rename(*_):
+                widget.filename = self.export_name(ext)
+
+            self.param.watch(rename, ["version", "export_kind"])
+            return widget
+
+        return pn.Row(
+            pn.widgets.RadioButtonGroup.from_param(
+                self.param.export_kind, name="Export by", button_type="light"
+            ),
+            button("CSV", "csv", self.csv_file),
+            button("XLSX", "xlsx", self.xlsx_file),
+            button("Print view (HTML)", "html", self.print_file),
+        )
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        kind = pn.widgets.RadioButtonGroup.from_param(
+            self.param.kind,
+            options={v: k for k, v in KIND_LABELS.items()},
+            button_type="primary",
+            name="Show",
+        )
+        item = pn.widgets.Select.from_param(self.param.item, name="", width=240)
+        grid_tab = pn.Column(
+            pn.Row(kind, item),
+            self._grid,
+            pn.pane.Markdown("#### Unplaced lessons"),
+            pn.widgets.Checkbox.from_param(self.param.unplaced_all, name="Show every unplaced lesson"),
+            self._unplaced,
+            pn.pane.Markdown("#### Soft rules"),
+            self._breakdown,
+            sizing_mode="stretch_width",
+            name="Grid",
+        )
+        compare_tab = pn.Column(
+            pn.widgets.Select.from_param(self.param.compare_to, name="Compare with", width=320),
+            self._compare,
+            sizing_mode="stretch_width",
+            name="Compare",
+        )
+        return pn.Column(
+            "## Timetables",
+            self._version_table(),
+            self._header,
+            self._downloads(),
+            pn.Tabs(grid_tab, compare_tab, pn.Column(self._analytics, name="Analytics"), dynamic=True),
+            sizing_mode="stretch_width",
+        )
