@@ -118,6 +118,129 @@ RULE_TYPES: dict[str, RuleType] = _types(
             "`group`: the lessons its students attend. Violation amount: blocks outside the slots."
         ),
     ),
+    # Families brought in for FET files (solver.fet); FET's own semantics, weights penalised in proportion.
+    RuleType(
+        "min_days_between",
+        "Min days between lessons",
+        ("lessons",),
+        {"min_days": "int"},
+        optional={"consecutive_if_same_day": False},
+        help=(
+            "Every two lessons of the set fall at least `min_days` days apart. With "
+            "`consecutive_if_same_day`, two of them on one day must be back to back (always, even when the "
+            "rule is soft, as in FET). Violation amount: pairs closer than `min_days` days."
+        ),
+    ),
+    RuleType(
+        "same_starting_time",
+        "Same starting time",
+        ("lessons",),
+        help="The lessons all start at the same day and period. Violation amount: pairs that do not.",
+    ),
+    RuleType(
+        "same_starting_day",
+        "Same starting day",
+        ("lessons",),
+        help="The lessons all start on the same day. Violation amount: pairs that do not.",
+    ),
+    RuleType(
+        "not_overlapping",
+        "Not overlapping",
+        ("lessons",),
+        help="No two of the lessons share a period. Violation amount: pairs that do.",
+    ),
+    RuleType(
+        "consecutive",
+        "Consecutive",
+        ("lessons",),
+        help=(
+            "Two lessons [first, second]: the second starts on the same day right after the first ends. "
+            "Violation amount: 1 when it does not."
+        ),
+    ),
+    RuleType(
+        "grouped",
+        "Grouped",
+        ("lessons",),
+        help=(
+            "Two lessons on the same day, one right after the other, in either order. Violation amount: "
+            "1 when they are not."
+        ),
+    ),
+    RuleType(
+        "ends_students_day",
+        "Ends the students' day",
+        ("lesson", "lessons"),
+        help=(
+            "No subgroup of the lesson has anything later that day. Violation amount: lessons that do not "
+            "end their students' day."
+        ),
+    ),
+    RuleType(
+        "min_periods_per_day",
+        "Min periods per day",
+        PEOPLE,
+        {"min": "int"},
+        optional={"allow_empty_days": True},
+        help=(
+            "Every day with a lesson has at least `min` periods; without `allow_empty_days` every day "
+            "must. Violation amount: the shortfall, summed over every (teacher or subgroup, day)."
+        ),
+    ),
+    RuleType(
+        "max_consecutive",
+        "Max periods in a row",
+        PEOPLE,
+        {"max": "int"},
+        help=(
+            "At most `max` busy periods in a row; a break or a free period ends the run. Violation amount: "
+            "runs longer than `max`."
+        ),
+    ),
+    RuleType(
+        "early_start",
+        "Early start",
+        STUDENTS,
+        {"max_second_hour": "int"},
+        help=(
+            "FET's 'early max beginnings at second hour': a subgroup's day starts at its first available "
+            "period (not a break, not hard-unavailable), or at the second on at most `max_second_hour` days "
+            "a week. Violation amount: days starting later than the second available period, plus "
+            "second-period beginnings beyond `max_second_hour`, summed over subgroups."
+        ),
+    ),
+    RuleType(
+        "interval_max_days_per_week",
+        "Max days per week in an interval",
+        PEOPLE,
+        {"start": "int", "max": "int"},
+        optional={"end": None},
+        help=(
+            "At most `max` days a week with a busy period in periods `start` .. `end` - 1 (period "
+            "indexes; no `end` means the end of the day). Violation amount: days beyond `max`."
+        ),
+    ),
+    RuleType(
+        "max_building_changes_per_day",
+        "Max building changes per day",
+        PEOPLE,
+        {"max": "int"},
+        help=(
+            "Between one lesson of a day and the next (lessons with a room), the building changes at most "
+            "`max` times. Violation amount: changes beyond `max`, summed over every (teacher or subgroup, "
+            "day)."
+        ),
+    ),
+    RuleType(
+        "preferred_rooms",
+        "Preferred rooms",
+        ("lesson", "lessons"),
+        {"rooms": "ids"},
+        help=(
+            "The lessons take place in one of `rooms`. Hard room wishes are usually written as the lesson's "
+            "own `rooms`; this rule carries soft ones. Violation amount: blocks in another room or none."
+        ),
+    ),
 )
 
 
