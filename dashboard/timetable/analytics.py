@@ -129,7 +129,8 @@ def analytics_figures(schedule: Schedule) -> dict:
     teachers = list(load.index)
     long = load.stack().reset_index()
     long.columns = ["teacher", "day", "periods"]
-    source = ColumnDataSource(long)
+    # A dict, not the DataFrame: bokeh's DataFrame path resets the index in place, which pandas deprecates.
+    source = ColumnDataSource({c: list(long[c]) for c in long.columns})
     high = max(1, int(long["periods"].max())) if len(long) else 1
     mapper = LinearColorMapper(palette=_BLUES, low=0, high=high)
     heat = figure(

@@ -279,8 +279,12 @@ class TimetableView(pn.viewable.Viewer):
             return widget
 
         return pn.Row(
+            pn.pane.Markdown("Export:", margin=(12, 4, 0, 10)),
             pn.widgets.RadioButtonGroup.from_param(
-                self.param.export_kind, name="Export by", button_type="light"
+                self.param.export_kind,
+                options={"by class": "class", "by teacher": "teacher", "by room": "room"},
+                name="",
+                button_type="light",
             ),
             button("CSV", "csv", self.csv_file),
             button("XLSX", "xlsx", self.xlsx_file),

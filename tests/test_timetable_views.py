@@ -1,0 +1,369 @@
+"""Timetable views without a browser: grids, comparison, exports read back, analytics, the page's view model."""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+
+import pytest
+from openpyxl import load_workbook
+
+from dashboard.timetable import Schedule, changes_frame, compare, grid_html, to_csv, to_print_html, to_xlsx
+from dashboard.timetable.analytics import (
+    analytics_figures,
+    class_gaps,
+    subject_spread,
+    teacher_gaps,
+    teacher_load,
+)
+from dashboard.timetable.compare import summary
+from dashboard.timetable.exports import sheet_title
+from dashboard.timetable.source import describe_options, versions_frame
+from solver.demo import demo_with_timetable
+from solver.domain import (
+    Calendar,
+    Group,
+    Lesson,
+    Placement,
+    Room,
+    Rule,
+    School,
+    StudentClass,
+    Subject,
+    Teacher,
+    Timetable,
+    Unplaced,
+)
+
+
+@pytest.fixture(scope="module")
+def demo():
+    school, timetable = demo_with_timetable(240, seed=3)
+    return school, timetable
+
+
+def tiny() -> tuple[School, Timetable]:
+    """7A split into halves; Ann teaches maths to 7A and science to 7A-1; one lesson left unplaced."""
+    school = School(
+        "Tiny",
+        Calendar(["Mon", "Tue"], ["1", "2", "Lunch", "3", "4"], breaks=[(0, 2), (1, 2)]),
+        subjects=[Subject("MA", "Maths", "#4e79a7"), Subject("SC", "Science")],
+        teachers=[Teacher("ann", "Ann"), Teacher("bob", "Bob")],
+        classes=[StudentClass("7A", "Class 7A"), StudentClass("7B", "Class 7B")],
+        groups=[Group("7A-1", "7A", "7A half 1", "half"), Group("7A-2", "7A", "7A half 2", "half")],
+        rooms=[Room("r1", "Room 1"), Room("lab", "Lab")],
+        lessons=[
+            Lesson("ma", "MA", ["ann"], ["7A"], [2, 1], rooms=["r1"]),
+            Lesson("sc1", "SC", ["ann"], ["7A-1"], [1], rooms=["lab"]),
+            Lesson("sc2", "SC", ["bob"], ["7A-2"], [1], rooms=["lab", "r1"]),
+            Lesson("mb", "MA", ["bob"], ["7B"], [1, 1], rooms=["r1"]),
+        ],
+        rules=[Rule("gaps", "max_gaps_per_week", "all_teachers", None, 20, {"max": 0})],
+    )
+    timetable = Timetable(
+        placements=[
+            Placement("ma", 0, (0, 0), 2, "r1"),
+            Placement("ma", 1, (1, 4), 1, "r1"),
+            Placement("sc1", 0, (0, 3), 1, "lab"),
+            Placement("sc2", 0, (0, 3), 1, "r1"),
+            Placement("mb", 0, (1, 0), 1, "r1"),
+        ],
+        unplaced=[Unplaced("mb", 1, 1, "teacher Bob must teach 2 periods but is available for 1")],
+        placed=5,
+        total=6,
+        score=20,
+        breakdown={"gaps": 20},
+    )
+    return school, timetable
+
+
+# --- grids ---------------------------------------------------------------------------------------
+
+
+def test_class_grid_shows_whole_class_and_group_lessons_and_breaks():
+    school, timetable = tiny()
+    grid = Schedule(school, timetable).grid("class", "7A")
+    assert grid.title == "Class 7A"
+    assert [c.lesson for c in grid.at(0, 0)] == ["ma"]
+    assert [(c.lesson, c.first) for c in grid.at(0, 1)] == [("ma", False)]
+    # Both halves have science at Mon 3: the class grid shows the two side by side.
+    assert sorted(c.lesson for c in grid.at(0, 3)) == ["sc1", "sc2"]
+    assert grid.breaks == {(0, 2), (1, 2)}
+    frame = grid.frame()
+    assert frame.loc["Mon", "Lunch"] == "break"
+    assert frame.loc["Mon", "1"] == "Maths · Ann · Class 7A · Room 1"
+    assert frame.loc["Tue", "1"] == ""
+
+
+def test_group_lessons_do_not_leak_into_other_classes():
+    school, timetable = tiny()
+    grid = Schedule(school, timetable).grid("class", "7B")
+    assert grid.lessons() == {("mb", 0, (1, 0))}
+
+
+def test_teacher_and_room_grids():
+    school, timetable = tiny()
+    schedule = Schedule(school, timetable)
+    ann = schedule.grid("teacher", "ann")
+    assert {(lesson, slot) for lesson, _, slot in ann.lessons()} == {
+        ("ma", (0, 0)),
+        ("ma", (0, 1)),
+        ("ma", (1, 4)),
+        ("sc1", (0, 3)),
+    }
+    lab = schedule.grid("room", "lab")
+    assert lab.lessons() == {("sc1", 0, (0, 3))}
+    assert [c.room for c in ann.at(0, 3)] == ["Lab"]
+
+
+def test_unknown_item_is_a_clear_error():
+    school, timetable = tiny()
+    with pytest.raises(ValueError, match="no teacher with id 'zed'"):
+        Schedule(school, timetable).grid("teacher", "zed")
+    with pytest.raises(ValueError, match="unknown grid kind 'pupil'"):
+        Schedule(school, timetable).items("pupil")
+
+
+def test_demo_grids_match_placements(demo):
+    """Every period of every placement shows in the grid of each class, teacher and room it involves."""
+    school, timetable = demo
+    schedule = Schedule(school, timetable)
+    for kind in ("class", "teacher", "room"):
+        expected: dict[str, set] = {id: set() for id in schedule.items(kind)}
+        for p in timetable.placements:
+            lesson = school.lesson_by_id[p.lesson]
+            if kind == "class":
+                who = [
+                    c.id
+                    for c in school.classes
+                    if school.subgroups_of[c.id] & school.lesson_subgroups(lesson)
+                ]
+            elif kind == "teacher":
+                who = lesson.teachers
+            else:
+                who = [p.room] if p.room else []
+            for id in who:
+                expected[id] |= {(p.lesson, p.block, (p.slot[0], p.slot[1] + i)) for i in range(p.length)}
+        for id, lessons in expected.items():
+            assert schedule.grid(kind, id).lessons() == lessons, (kind, id)
+
+
+def test_grid_html_carries_lessons_and_colours():
+    school, timetable = tiny()
+    html = grid_html(Schedule(school, timetable).grid("class", "7A"))
+    assert 'data-lesson="ma"' in html and 'data-slot="0,0"' in html
+    assert "background:#4e79a7;color:#fff" in html
+    assert html.count("tt-break") == 2
+
+
+def test_unplaced_and_breakdown_tables():
+    school, timetable = tiny()
+    schedule = Schedule(school, timetable)
+    everything = schedule.unplaced_frame()
+    assert list(everything["lesson"]) == ["mb"]
+    assert "available for 1" in everything.iloc[0]["reason"]
+    assert list(schedule.unplaced_frame("class", "7B")["lesson"]) == ["mb"]
+    assert schedule.unplaced_frame("class", "7A").empty
+    assert list(schedule.unplaced_frame("teacher", "bob")["lesson"]) == ["mb"]
+    assert schedule.unplaced_frame("teacher", "ann").empty
+    breakdown = schedule.breakdown_frame()
+    row = breakdown.iloc[0]
+    assert (row["rule"], row["type"], row["applies to"], row["weight"], row["penalty"]) == (
+        "gaps",
+        "Max gaps per week",
+        "all teachers",
+        20,
+        20,
+    )
+
+
+# --- comparing versions --------------------------------------------------------------------------
+
+
+def test_compare_finds_moves_room_changes_additions_and_removals():
+    school, old = tiny()
+    new = copy.deepcopy(old)
+    new.placements[1].slot = (1, 3)  # ma block 1 moves Tue 4 -> Tue 3
+    new.placements[2].room = "r1"  # sc1 changes room
+    del new.placements[4]  # mb block 0 removed
+    new.placements.append(Placement("mb", 1, (1, 1), 1, "r1"))  # mb block 1 placed now
+    changes = compare(Schedule(school, old), Schedule(school, new))
+    assert summary(changes) == {"moved": 2, "room": 1, "added": 0, "removed": 0}
+    frame = changes_frame(Schedule(school, old), Schedule(school, new), changes)
+    moved = frame[(frame["change"] == "moved") & (frame["lesson"] == "ma")].iloc[0]
+    assert (moved["from"], moved["to"]) == ("Tue 4", "Tue 3")
+    room = frame[frame["change"] == "room"].iloc[0]
+    assert (room["lesson"], room["room before"], room["room after"]) == ("sc1", "Lab", "Room 1")
+    # mb's one block went from Tue 1 to Tue 2: a move, whichever block number the solver gave it.
+    mb = frame[frame["lesson"] == "mb"].iloc[0]
+    assert (mb["change"], mb["from"], mb["to"]) == ("moved", "Tue 1", "Tue 2")
+
+
+def test_compare_added_removed_and_renumbered_blocks():
+    school, old = tiny()
+    new = copy.deepcopy(old)
+    new.placements = [p for p in new.placements if p.lesson != "sc2"]
+    new.placements.append(Placement("mb", 1, (1, 3), 1, "r1"))
+    # The two single mb blocks swap numbers but not times: no change.
+    old.placements.append(Placement("mb", 1, (1, 3), 1, "r1"))
+    new.placements = [
+        Placement("mb", 1 - p.block, p.slot, p.length, p.room) if p.lesson == "mb" else p
+        for p in new.placements
+    ]
+    changes = compare(Schedule(school, old), Schedule(school, new))
+    assert [(c.kind, c.lesson) for c in changes] == [("removed", "sc2")]
+    assert compare(Schedule(school, new), Schedule(school, old))[0].kind == "added"
+    assert compare(Schedule(school, old), Schedule(school, old)) == []
+    ma_dropped = copy.deepcopy(old)
+    ma_dropped.placements[0].length = 1
+    kinds = sorted(c.kind for c in compare(Schedule(school, old), Schedule(school, ma_dropped)))
+    assert kinds == ["added", "removed"]
+
+
+# --- exports -------------------------------------------------------------------------------------
+
+
+def test_csv_reads_back_one_row_per_placed_block(demo):
+    school, timetable = demo
+    schedule = Schedule(school, timetable)
+    rows = list(csv.DictReader(io.StringIO(to_csv(schedule))))
+    assert len(rows) == len(timetable.placements)
+    cal = school.calendar
+    got = {(r["lesson"], int(r["block"]), r["day"], r["period"], int(r["length"])) for r in rows}
+    want = {
+        (p.lesson, p.block, cal.days[p.slot[0]], cal.periods[p.slot[1]], p.length)
+        for p in timetable.placements
+    }
+    assert got == want
+    first = next(r for r in rows if r["lesson"] == timetable.placements[0].lesson)
+    lesson = school.lesson_by_id[first["lesson"]]
+    assert first["subject"] == school.subject(lesson.subject).name
+    assert first["teachers"] == "; ".join(school.teacher(t).name for t in lesson.teachers)
+
+
+def test_xlsx_reads_back_one_sheet_per_class(demo):
+    school, timetable = demo
+    schedule = Schedule(school, timetable)
+    wb = load_workbook(io.BytesIO(to_xlsx(schedule, "class")))
+    assert wb.sheetnames == [c.name for c in school.classes]
+    cal = school.calendar
+    for c in school.classes:
+        ws = wb[c.name]
+        assert [ws.cell(2, 2 + p).value for p in range(cal.n_periods)] == cal.periods
+        assert [ws.cell(3 + d, 1).value for d in range(cal.n_days)] == cal.days
+        grid = schedule.grid("class", c.id)
+        for d in range(cal.n_days):
+            for p in range(cal.n_periods):
+                value = ws.cell(3 + d, 2 + p).value
+                if (d, p) in grid.breaks:
+                    assert value == "break"
+                    continue
+                cells = grid.at(d, p)
+                assert (value or "") == "\n\n".join(
+                    "\n".join(
+                        x for x in (e.subject_name, ", ".join(e.teachers), ", ".join(e.groups), e.room) if x
+                    )
+                    for e in cells
+                )
+                if cells:
+                    assert ws.cell(3 + d, 2 + p).fill.fgColor.rgb.endswith(cells[0].color.lstrip("#").upper())
+
+
+def test_xlsx_by_teacher_and_sheet_names():
+    school, timetable = tiny()
+    school.teachers.append(Teacher("x", "A/very:long*name?that[goes]on and on"))
+    wb = load_workbook(io.BytesIO(to_xlsx(Schedule(school, timetable), "teacher")))
+    assert wb.sheetnames[:2] == ["Ann", "Bob"]
+    assert wb.sheetnames[2] == "A-very-long-name-that-goes-on a"
+    assert wb["Ann"]["B3"].value == "Maths\nAnn\nClass 7A\nRoom 1"
+    taken: set[str] = set()
+    assert [sheet_title("Ann", taken), sheet_title("ann", taken), sheet_title("", taken)] == [
+        "Ann",
+        "ann (2)",
+        "sheet",
+    ]
+
+
+def test_print_html_has_one_page_per_teacher():
+    school, timetable = tiny()
+    page = to_print_html(Schedule(school, timetable), "teacher")
+    assert page.count('<section class="tt-page">') == 2
+    assert "break-after: page" in page and "page-break-after: always" in page
+    assert page.index("<h1>Ann</h1>") < page.index("<h1>Bob</h1>")
+
+
+# --- analytics -----------------------------------------------------------------------------------
+
+
+def test_teacher_load_and_gaps():
+    school, timetable = tiny()
+    schedule = Schedule(school, timetable)
+    load = teacher_load(schedule)
+    assert load.loc["Ann"].tolist() == [3, 1]
+    assert load.loc["Bob"].tolist() == [1, 1]
+    gaps = teacher_gaps(schedule).set_index("teacher")
+    # Ann: Mon 1, 2, (lunch), 3 - no gap; Tue 4 only. Bob: Mon 3 and Tue 1 - none.
+    assert gaps.loc["Ann", "gaps"] == 0 and gaps.loc["Ann", "periods"] == 4
+    timetable.placements.append(Placement("sc1", 0, (1, 0), 1, "lab"))
+    gaps = teacher_gaps(Schedule(school, timetable)).set_index("teacher")
+    # Ann now teaches Tue 1 and Tue 4: periods 2 and 3 between them are gaps, the lunch break is not.
+    assert gaps.loc["Ann", "gaps"] == 2
+
+
+def test_class_gaps_count_subgroups_and_subject_spread():
+    school, timetable = tiny()
+    timetable.placements.append(Placement("sc2", 0, (1, 0), 1, "lab"))
+    schedule = Schedule(school, timetable)
+    gaps = class_gaps(schedule).set_index("class")
+    # 7A half 2 has Tue 1 and Tue 4 (ma): two gaps; half 1 has only Tue 4.
+    assert gaps.loc["Class 7A", "gaps"] == 2 and gaps.loc["Class 7A", "subgroups"] == 2
+    assert gaps.loc["Class 7B", "gaps"] == 0
+    spread = subject_spread(schedule).set_index("subject")
+    assert spread.loc["Science", "blocks"] == 3
+    assert spread.loc["Science", "same day"] == 0
+    timetable.placements.append(Placement("sc2", 0, (0, 4), 1, "lab"))
+    spread = subject_spread(Schedule(school, timetable)).set_index("subject")
+    assert spread.loc["Science", "same day"] == 1
+
+
+def test_analytics_figures_build(demo):
+    figs = analytics_figures(Schedule(*demo))
+    assert set(figs) == {"load", "teacher_gaps", "class_gaps", "spread"}
+    assert figs["load"].title.text.startswith("Teacher load")
+
+
+# --- the version list ----------------------------------------------------------------------------
+
+
+def test_versions_frame_and_options():
+    frame = versions_frame(
+        [
+            {
+                "id": "a",
+                "name": "old",
+                "created": "2026-01-01T08:00:00",
+                "stats": {"placed": 5, "solve_time": 3.14},
+            },
+            {
+                "id": "b",
+                "name": "new",
+                "created": "2026-01-02T08:00:00",
+                "draft": True,
+                "stats": {
+                    "placed": 6,
+                    "total": 6,
+                    "unplaced": 0,
+                    "conflicts": 0,
+                    "score": 4,
+                    "solve_time": 1,
+                },
+                "options": {"time_limit": 300, "strict_balancing": True},
+            },
+        ]
+    )
+    assert list(frame["name"]) == ["new", "old"]
+    assert frame.iloc[0]["options"] == "strict balancing, time limit 300 s"
+    assert frame.iloc[1]["solve time (s)"] == 3.1
+    assert bool(frame.iloc[0]["draft"]) is True
+    assert describe_options(None) == ""
