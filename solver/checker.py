@@ -10,6 +10,7 @@ group in scope; ``score`` is the sum over soft rules of weight x amount.
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -478,6 +479,212 @@ def check_preferred_times(s: Schedule, rule: Rule) -> list[Finding]:
         if any(c not in slots for c in cells):
             out.append((1, f"{_block_name(p)} at {s.at(p.slot)} is outside the preferred times"))
     return out
+
+
+# ---------------------------------------------------------------------- rule types for FET files
+
+
+def _lesson_placements(s: Schedule, rule: Rule) -> list[Placement]:
+    lessons = {x.id for x in s.lessons_in(rule)}
+    return [p for p in s.placements if p.lesson in lessons]
+
+
+def _pairs(items: list) -> list[tuple]:
+    return [(a, b) for i, a in enumerate(items) for b in items[i + 1 :]]
+
+
+def _after(s: Schedule, p: Placement) -> tuple[int, int]:
+    """Day and period right after the block, skipping breaks (a break between two blocks keeps them together)."""
+    day, end = p.slot[0], p.slot[1] + p.length
+    while end < s.n_periods and (day, end) in s.breaks:
+        end += 1
+    return day, end
+
+
+def _back_to_back(s: Schedule, a: Placement, b: Placement) -> bool:
+    return _after(s, a) == b.slot or _after(s, b) == a.slot
+
+
+@rule_check("min_days_between")
+def check_min_days_between(s: Schedule, rule: Rule) -> list[Finding]:
+    """Pairs closer than `min_days` days; with `consecutive_if_same_day`, same-day pairs must touch (hard)."""
+    gap = _param(rule, "min_days")
+    out = []
+    for a, b in _pairs(_lesson_placements(s, rule)):
+        distance = abs(a.slot[0] - b.slot[0])
+        if distance < gap:
+            out.append((1, f"{_block_name(a)} and {_block_name(b)} are {distance} day(s) apart (min {gap})"))
+        if distance == 0 and rule.params.get("consecutive_if_same_day") and not _back_to_back(s, a, b):
+            out.append((1, f"{_block_name(a)} and {_block_name(b)} share a day but are not back to back"))
+    return out
+
+
+@rule_check("same_starting_time")
+def check_same_starting_time(s: Schedule, rule: Rule) -> list[Finding]:
+    return [
+        (1, f"{_block_name(a)} starts at {s.at(a.slot)} but {_block_name(b)} at {s.at(b.slot)}")
+        for a, b in _pairs(_lesson_placements(s, rule))
+        if a.slot != b.slot
+    ]
+
+
+@rule_check("same_starting_day")
+def check_same_starting_day(s: Schedule, rule: Rule) -> list[Finding]:
+    return [
+        (1, f"{_block_name(a)} is on {s.day(a.slot[0])} but {_block_name(b)} on {s.day(b.slot[0])}")
+        for a, b in _pairs(_lesson_placements(s, rule))
+        if a.slot[0] != b.slot[0]
+    ]
+
+
+@rule_check("not_overlapping")
+def check_not_overlapping(s: Schedule, rule: Rule) -> list[Finding]:
+    return [
+        (1, f"{_block_name(a)} and {_block_name(b)} overlap on {s.day(a.slot[0])}")
+        for a, b in _pairs(_lesson_placements(s, rule))
+        if set(s.cells(a)) & set(s.cells(b))
+    ]
+
+
+def _pair_in_order(s: Schedule, rule: Rule) -> tuple[Placement, Placement] | None:
+    by_lesson = {p.lesson: p for p in s.placements}
+    found = [by_lesson[i] for i in _targets(rule) if i in by_lesson]
+    return (found[0], found[1]) if len(found) == 2 else None
+
+
+@rule_check("consecutive")
+def check_consecutive(s: Schedule, rule: Rule) -> list[Finding]:
+    pair = _pair_in_order(s, rule)
+    if pair is None or _after(s, pair[0]) == pair[1].slot:
+        return []
+    first, second = pair
+    message = f"{_block_name(second)} at {s.at(second.slot)} does not follow {_block_name(first)}"
+    return [(1, f"{message} at {s.at(first.slot)}")]
+
+
+@rule_check("grouped")
+def check_grouped(s: Schedule, rule: Rule) -> list[Finding]:
+    pair = _pair_in_order(s, rule)
+    if pair is None or _back_to_back(s, *pair):
+        return []
+    a, b = pair
+    return [(1, f"{_block_name(a)} ({s.at(a.slot)}) and {_block_name(b)} ({s.at(b.slot)}) are apart")]
+
+
+@rule_check("ends_students_day")
+def check_ends_students_day(s: Schedule, rule: Rule) -> list[Finding]:
+    out = []
+    for p in _lesson_placements(s, rule):
+        day, end = p.slot[0], p.slot[1] + p.length
+        later = [
+            sub
+            for sub in sorted(s.subgroups[p.lesson])
+            if any(q >= end for q in s.periods_on(("students", sub), day))
+        ]
+        if later:
+            out.append((1, f"{_block_name(p)} does not end the day of students {', '.join(later)}"))
+    return out
+
+
+@rule_check("min_periods_per_day")
+def check_min_periods_per_day(s: Schedule, rule: Rule) -> list[Finding]:
+    need = _param(rule, "min")
+    default = RULE_TYPES["min_periods_per_day"].optional["allow_empty_days"]
+    allow_empty = bool(rule.params.get("allow_empty_days", default))
+    out = []
+    for who in s.entities(rule):
+        if not s.blocks.get(who):
+            continue
+        for d in range(s.n_days):
+            n = len(s.periods_on(who, d))
+            if (n or not allow_empty) and n < need:
+                out.append((need - n, f"{s.name(who)} has {n} period(s) on {s.day(d)} (min {need})"))
+    return out
+
+
+@rule_check("max_consecutive")
+def check_max_consecutive(s: Schedule, rule: Rule) -> list[Finding]:
+    """Periods beyond `max` in each run of busy periods; a free period or a break ends a run."""
+    limit = _param(rule, "max")
+    out = []
+    for who in s.entities(rule):
+        for d in range(s.n_days):
+            busy = set(s.periods_on(who, d))
+            run = 0
+            for p in range(s.n_periods + 1):
+                if p in busy and (d, p) not in s.breaks:
+                    run += 1
+                    continue
+                if run > limit:
+                    message = f"{s.name(who)} has {run} periods in a row on {s.day(d)} (max {limit})"
+                    out.append((run - limit, message))
+                run = 0
+    return out
+
+
+@rule_check("early_start")
+def check_early_start(s: Schedule, rule: Rule) -> list[Finding]:
+    limit = _param(rule, "max_second_hour")
+    out = []
+    for who in s.entities(rule):
+        off = s.breaks | s.unavailable_hard.get(who, set())
+        second = 0
+        for d in range(s.n_days):
+            busy = s.periods_on(who, d)
+            if not busy:
+                continue
+            free = [p for p in range(s.n_periods) if (d, p) not in off]
+            skipped = sum(1 for p in free if p < busy[0])
+            if skipped >= 2:
+                out.append((1, f"{s.name(who)} starts at {s.at((d, busy[0]))}, after the second period"))
+            elif skipped == 1:
+                second += 1
+        if second > limit:
+            message = f"{s.name(who)} starts at the second period on {second} days (max {limit})"
+            out.append((second - limit, message))
+    return out
+
+
+@rule_check("interval_max_days_per_week")
+def check_interval_max_days_per_week(s: Schedule, rule: Rule) -> list[Finding]:
+    limit = _param(rule, "max")
+    start = _param(rule, "start")
+    end = s.n_periods if rule.params.get("end") is None else _param(rule, "end")
+    out = []
+    for who in s.entities(rule):
+        days = sum(1 for d in range(s.n_days) if any(start <= p < end for p in s.periods_on(who, d)))
+        if days > limit:
+            out.append((days - limit, f"{s.name(who)} is busy in the interval on {days} days (max {limit})"))
+    return out
+
+
+@rule_check("max_building_changes_per_day")
+def check_max_building_changes_per_day(s: Schedule, rule: Rule) -> list[Finding]:
+    limit = _param(rule, "max")
+    building = {r.id: r.building for r in s.school.rooms}
+    out = []
+    for who in s.entities(rule):
+        for d in range(s.n_days):
+            seen = sorted(
+                (p.slot[1], building[p.room])
+                for p in s.blocks.get(who, [])
+                if p.slot[0] == d and p.room is not None and building.get(p.room)
+            )
+            changes = sum(1 for (_, a), (_, b) in itertools.pairwise(seen) if a != b)
+            if changes > limit:
+                message = f"{s.name(who)} changes building {changes} times on {s.day(d)} (max {limit})"
+                out.append((changes - limit, message))
+    return out
+
+
+@rule_check("preferred_rooms")
+def check_preferred_rooms(s: Schedule, rule: Rule) -> list[Finding]:
+    rooms = set(rule.params.get("rooms", []))
+    return [
+        (1, f"{_block_name(p)} is in {p.room or 'no room'}, not in {', '.join(sorted(rooms))}")
+        for p in _lesson_placements(s, rule)
+        if p.room not in rooms
+    ]
 
 
 # ---------------------------------------------------------------------- the report

@@ -261,16 +261,22 @@ class FetImporter:
         for a in self.activities:
             for t in a.teachers:
                 if t not in self.teacher_ids:
-                    raise FetError(f"{self.source}: activity {a.id} names teacher '{t}', who is not in <Teachers_List>")
+                    raise FetError(
+                        f"{self.source}: activity {a.id} names teacher '{t}', who is not in <Teachers_List>"
+                    )
             for s in a.students:
                 if s not in self.known_students:
                     raise FetError(
                         f"{self.source}: activity {a.id} names students '{s}', who are not in <Students_List>"
                     )
             if a.subject not in self.subject_ids:
-                raise FetError(f"{self.source}: activity {a.id} names subject '{a.subject}', not in <Subjects_List>")
+                raise FetError(
+                    f"{self.source}: activity {a.id} names subject '{a.subject}', not in <Subjects_List>"
+                )
             if a.duration < 1:
-                raise FetError(f"{self.source}: activity {a.id} has duration {a.duration}; it must be at least 1")
+                raise FetError(
+                    f"{self.source}: activity {a.id} has duration {a.duration}; it must be at least 1"
+                )
 
     def _lesson(self, a: _Activity) -> Lesson:
         wishes = self.room_wishes.get(a.id)
@@ -305,7 +311,9 @@ class FetImporter:
         for act_id, wishes in self.room_wishes.items():
             soft = wishes.soft if (wishes.hard or wishes.soft) else wishes.home_soft
             for rooms, weight, fet_type in soft:
-                self._add_rule("preferred_rooms", "lesson", act_id, weight, {"rooms": sorted(rooms)}, fet_type)
+                self._add_rule(
+                    "preferred_rooms", "lesson", act_id, weight, {"rooms": sorted(rooms)}, fet_type
+                )
 
     # ---- constraints -----------------------------------------------------------------------------
 
@@ -324,7 +332,7 @@ class FetImporter:
 
     def _constraint(self, el: Element, calendar: Calendar) -> None:
         tag = el.tag
-        fet_type = tag[len("Constraint") :] if tag.startswith("Constraint") else tag
+        fet_type = tag.removeprefix("Constraint")
         active = _bool(el, "Active", True)
         try:
             percentage = float(_text(el, "Weight_Percentage", "100").strip() or 100)
@@ -357,7 +365,10 @@ class FetImporter:
         for prefix, scope in SCOPE_PREFIXES:
             if fet_type.startswith(prefix):
                 suffix = fet_type[len(prefix) :]
-                if suffix in PEOPLE_RULES and scope in RULE_TYPES.get(PEOPLE_RULES[suffix][0], _NO_TYPE).scopes:
+                if (
+                    suffix in PEOPLE_RULES
+                    and scope in RULE_TYPES.get(PEOPLE_RULES[suffix][0], _NO_TYPE).scopes
+                ):
                     return self._people_rule
                 if suffix == "NotAvailableTimes" and scope in ("teacher", "group"):
                     return self._not_available
@@ -497,7 +508,9 @@ class FetImporter:
 
     def _c_ActivityPreferredStartingTimes(self, el, fet_type, weight, calendar):
         act = self._lesson_id(_text(el, "Activity_Id"))
-        slots = self._slots(el, "Preferred_Starting_Time", "Preferred_Starting_Day", "Preferred_Starting_Hour")
+        slots = self._slots(
+            el, "Preferred_Starting_Time", "Preferred_Starting_Day", "Preferred_Starting_Hour"
+        )
         self._add_rule("preferred_times", "lesson", act, weight, {"slots": slots, "mode": "start"}, fet_type)
 
     def _c_ActivityPreferredTimeSlots(self, el, fet_type, weight, calendar):
@@ -507,12 +520,16 @@ class FetImporter:
 
     def _activities_times(self, el, fet_type, weight, mode: str, component: int | None):
         if mode == "start":
-            slots = self._slots(el, "Preferred_Starting_Time", "Preferred_Starting_Day", "Preferred_Starting_Hour")
+            slots = self._slots(
+                el, "Preferred_Starting_Time", "Preferred_Starting_Day", "Preferred_Starting_Hour"
+            )
         else:
             slots = self._slots(el, "Preferred_Time_Slot", "Preferred_Day", "Preferred_Hour")
         ids = self._filtered(el, component)
         if ids:
-            self._add_rule("preferred_times", "lessons", ids, weight, {"slots": slots, "mode": mode}, fet_type)
+            self._add_rule(
+                "preferred_times", "lessons", ids, weight, {"slots": slots, "mode": mode}, fet_type
+            )
 
     def _c_ActivitiesPreferredStartingTimes(self, el, fet_type, weight, calendar):
         self._activities_times(el, fet_type, weight, "start", None)
@@ -589,7 +606,9 @@ class FetImporter:
 
     def _c_SubjectPreferredRoom(self, el, fet_type, weight, calendar):
         subject = _text(el, "Subject")
-        self._wish(self._by(lambda a: a.subject == subject), self._room_set([_text(el, "Room")]), weight, fet_type)
+        self._wish(
+            self._by(lambda a: a.subject == subject), self._room_set([_text(el, "Room")]), weight, fet_type
+        )
 
     def _c_SubjectPreferredRooms(self, el, fet_type, weight, calendar):
         subject = _text(el, "Subject")
@@ -610,7 +629,9 @@ class FetImporter:
 
     def _c_SubjectActivityTagPreferredRooms(self, el, fet_type, weight, calendar):
         subject, tag = _text(el, "Subject"), _text(el, "Activity_Tag")
-        self._wish(self._by(lambda a: a.subject == subject and tag in a.tags), self._preferred(el), weight, fet_type)
+        self._wish(
+            self._by(lambda a: a.subject == subject and tag in a.tags), self._preferred(el), weight, fet_type
+        )
 
     # Home rooms apply to the activities of exactly that teacher or students set, as in FET.
 
@@ -621,7 +642,9 @@ class FetImporter:
 
     def _c_TeacherHomeRooms(self, el, fet_type, weight, calendar):
         teacher = _text(el, "Teacher")
-        self._wish(self._by(lambda a: a.teachers == [teacher]), self._preferred(el), weight, fet_type, home=True)
+        self._wish(
+            self._by(lambda a: a.teachers == [teacher]), self._preferred(el), weight, fet_type, home=True
+        )
 
     def _c_StudentsSetHomeRoom(self, el, fet_type, weight, calendar):
         students = _text(el, "Students")

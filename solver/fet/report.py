@@ -118,7 +118,9 @@ class ImportReport:
             status = t.status
             if t.reasons:
                 status += f" ({'; '.join(t.reasons)})"
-            lines.append(f"{t.fet_type:<{width}}  {t.active:>5}  {t.hard:>4}  {t.soft:>4}  {t.inactive:>8}  {status}")
+            lines.append(
+                f"{t.fet_type:<{width}}  {t.active:>5}  {t.hard:>4}  {t.soft:>4}  {t.inactive:>8}  {status}"
+            )
         hard = self.unsupported_hard
         lines.append("")
         if hard:
