@@ -167,15 +167,31 @@ def test_unplaced_and_breakdown_tables():
     assert schedule.unplaced_frame("class", "7A").empty
     assert list(schedule.unplaced_frame("teacher", "bob")["lesson"]) == ["mb"]
     assert schedule.unplaced_frame("teacher", "ann").empty
-    breakdown = schedule.breakdown_frame()
-    row = breakdown.iloc[0]
-    assert (row["rule"], row["type"], row["applies to"], row["weight"], row["penalty"]) == (
+    assert schedule.breakdown_frame().empty
+    # sc1 moves to Tue 1: Ann teaches Tue 1 and Tue 4, two gaps against a soft "no gaps" rule of weight 20.
+    timetable.placements[2].slot = (1, 0)
+    schedule = Schedule(school, timetable)
+    row = schedule.breakdown_frame().iloc[0]
+    assert (
+        row["rule"],
+        row["type"],
+        row["applies to"],
+        row["weight"],
+        row["violations"],
+        row["penalty"],
+    ) == (
         "gaps",
         "Max gaps per week",
         "all teachers",
         20,
-        20,
+        1,
+        40,
     )
+    violations = schedule.violations_frame()
+    hard = violations[violations["hard"]]
+    assert list(hard["rule"]) == ["unplaced"] and "mb" in hard.iloc[0]["message"]
+    soft = violations[~violations["hard"]].iloc[0]
+    assert soft["rule"] == "gaps" and "Ann" in soft["message"] and soft["penalty"] == 40
 
 
 # --- comparing versions --------------------------------------------------------------------------

@@ -154,6 +154,7 @@ def analytics_figures(schedule: Schedule) -> dict:
     )
     heat.add_tools(HoverTool(tooltips=[("teacher", "@teacher"), ("day", "@day"), ("periods", "@periods")]))
     heat.grid.grid_line_color = None
+    heat.xaxis.major_label_orientation = 0.7
     return {
         "load": heat,
         "teacher_gaps": _bars(

@@ -13,6 +13,7 @@ from functools import cached_property
 
 import pandas as pd
 
+from solver.checker import CheckReport, check
 from solver.domain import Placement, School, Slot, Timetable
 from solver.rules import RULE_TYPES
 
@@ -279,31 +280,54 @@ class Schedule:
         columns = ["lesson", "subject", "teachers", "groups", "block", "periods", "reason"]
         return pd.DataFrame(rows, columns=columns)
 
+    @cached_property
+    def report(self) -> CheckReport:
+        """The independent checker's verdict on this version under the school's current rules."""
+        return check(self.school, self.timetable)
+
+    def _rule_row(self, rule_id: str) -> dict:
+        rule = self._rules.get(rule_id)
+        if rule is None:
+            # Built-in hard rules (clashes, breaks, block lengths) have a name instead of a rule record.
+            return {"rule": rule_id, "type": rule_id.replace("_", " "), "applies to": "", "weight": 100}
+        target = rule.target if isinstance(rule.target, str) else ", ".join(rule.target or [])
+        return {
+            "rule": rule.id,
+            "type": RULE_TYPES[rule.type].title if rule.type in RULE_TYPES else rule.type,
+            "applies to": f"{rule.scope.replace('_', ' ')} {target}".strip(),
+            "weight": rule.weight,
+        }
+
+    @cached_property
+    def _rules(self) -> dict:
+        return {r.id: r for r in self.school.rules}
+
     def breakdown_frame(self) -> pd.DataFrame:
-        """The soft score by rule: which rule, whom it applies to, its weight and its penalty, worst first."""
-        rules = {r.id: r for r in self.school.rules}
-        rows = []
-        for key, penalty in self.timetable.breakdown.items():
-            rule = rules.get(key)
-            if rule is None:
-                # Engines may also report by rule type when a rule has no id of its own.
-                title = RULE_TYPES[key].title if key in RULE_TYPES else key
-                rows.append(
-                    {"rule": key, "type": title, "applies to": "", "weight": None, "penalty": penalty}
-                )
-                continue
-            target = rule.target if isinstance(rule.target, str) else ", ".join(rule.target or [])
-            rows.append(
-                {
-                    "rule": rule.id,
-                    "type": RULE_TYPES[rule.type].title if rule.type in RULE_TYPES else rule.type,
-                    "applies to": f"{rule.scope.replace('_', ' ')} {target}".strip(),
-                    "weight": rule.weight,
-                    "penalty": penalty,
-                }
-            )
-        frame = pd.DataFrame(rows, columns=["rule", "type", "applies to", "weight", "penalty"])
+        """The soft score by rule, worst first: which rule, whom it applies to, its weight, how many times
+        it is broken and the penalty (weight x amount), recomputed by the checker from the placements."""
+        counts: dict[str, int] = {}
+        for v in self.report.soft:
+            counts[v.rule] = counts.get(v.rule, 0) + 1
+        rows = [
+            {**self._rule_row(rule_id), "violations": counts.get(rule_id, 0), "penalty": penalty}
+            for rule_id, penalty in self.report.breakdown.items()
+        ]
+        columns = ["rule", "type", "applies to", "weight", "violations", "penalty"]
+        frame = pd.DataFrame(rows, columns=columns)
         return frame.sort_values("penalty", ascending=False, kind="stable").reset_index(drop=True)
+
+    def violations_frame(self) -> pd.DataFrame:
+        """Every broken rule, hard ones (conflicts) first, with the checker's message naming who and when."""
+        rows = [
+            {
+                "hard": v.hard,
+                "rule": v.rule,
+                "message": v.message,
+                "penalty": 0 if v.hard else v.weight * v.amount,
+            }
+            for v in [*self.report.hard, *self.report.soft]
+        ]
+        return pd.DataFrame(rows, columns=["hard", "rule", "message", "penalty"])
 
     def placements_frame(self) -> pd.DataFrame:
         """One row per placed block, with names: the long form behind the CSV export."""

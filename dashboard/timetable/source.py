@@ -103,7 +103,8 @@ class ScheduleCache:
         school_key = (school_id, revision)
         if school_key not in self._schools:
             self._schools = {school_key: self.store.load_school(school_id)}
-        schedule = Schedule(self._schools[school_key], self.store.load_version(version_id), version)
+        school = self._schools[school_key]
+        schedule = Schedule(school, self.store.load_version(version_id, school), version)
         self._schedules[key] = schedule
         while len(self._schedules) > self.size:
             self._schedules.popitem(last=False)

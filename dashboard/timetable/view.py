@@ -226,9 +226,26 @@ class TimetableView(pn.viewable.Viewer):
     @param.depends("version")
     def _breakdown(self):
         frame = self.breakdown()
-        if not len(frame):
-            return pn.pane.Markdown("No soft-rule penalties.")
-        return pn.widgets.Tabulator(frame, show_index=False, disabled=True, sizing_mode="stretch_width")
+        schedule = self.schedule
+        if schedule is None:
+            return pn.pane.Markdown("Pick a version.")
+        summary_line = pn.pane.Markdown(f"Checked against today's rules: {schedule.report.summary()}.")
+        if not len(frame) and schedule.report.ok:
+            return summary_line
+        details = pn.widgets.Tabulator(
+            schedule.violations_frame(),
+            show_index=False,
+            disabled=True,
+            sizing_mode="stretch_width",
+            pagination="local",
+            page_size=15,
+        )
+        return pn.Column(
+            summary_line,
+            pn.widgets.Tabulator(frame, show_index=False, disabled=True, sizing_mode="stretch_width"),
+            pn.Card(details, title="Every broken rule", collapsed=True, sizing_mode="stretch_width"),
+            sizing_mode="stretch_width",
+        )
 
     @param.depends("version", "compare_to")
     def _compare(self):
@@ -279,7 +296,7 @@ class TimetableView(pn.viewable.Viewer):
             return widget
 
         return pn.Row(
-            pn.pane.Markdown("Export:", margin=(12, 4, 0, 10)),
+            pn.pane.Markdown("Export:", margin=(16, 0, 0, 10)),
             pn.widgets.RadioButtonGroup.from_param(
                 self.param.export_kind,
                 options={"by class": "class", "by teacher": "teacher", "by room": "room"},
