@@ -9,6 +9,7 @@ import io
 import pytest
 from openpyxl import load_workbook
 
+from dashboard.state import AppState
 from dashboard.timetable import Schedule, changes_frame, compare, grid_html, to_csv, to_print_html, to_xlsx
 from dashboard.timetable.analytics import (
     analytics_figures,
@@ -19,7 +20,8 @@ from dashboard.timetable.analytics import (
 )
 from dashboard.timetable.compare import summary
 from dashboard.timetable.exports import sheet_title
-from dashboard.timetable.source import describe_options, versions_frame
+from dashboard.timetable.source import ScheduleCache, describe_options, versions_frame
+from dashboard.timetable.view import TimetableView
 from solver.demo import demo_with_timetable
 from solver.domain import (
     Calendar,
@@ -35,6 +37,7 @@ from solver.domain import (
     Timetable,
     Unplaced,
 )
+from store import open_store
 
 
 @pytest.fixture(scope="module")
@@ -383,3 +386,121 @@ def test_versions_frame_and_options():
     assert frame.iloc[1]["solve time (s)"] == 3.1
     assert bool(frame.iloc[0]["draft"]) is True
     assert describe_options(None) == ""
+
+
+# --- through the store (the embedded MongoDB) ----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory):
+    """A store holding the demo school and two versions: 'first', and 'second' with a few changes."""
+    store = open_store(data_dir=tmp_path_factory.mktemp("db"), db_name="timetable_views")
+    school, timetable = demo_with_timetable(240, seed=3)
+    school_id = store.import_school(school, "Views demo")
+    first = store.save_version(school_id, "first", timetable, options={"time_limit": 180})
+    second = copy.deepcopy(timetable)
+    moved = second.placements[0]
+    free = next(
+        (d, p)
+        for d in range(school.calendar.n_days)
+        for p in range(school.calendar.n_periods - moved.length + 1)
+        if all((d, p + i) not in school.calendar.breaks for i in range(moved.length)) and (d, p) != moved.slot
+    )
+    moved.slot = free
+    removed = second.placements.pop()
+    second.unplaced.append(Unplaced(removed.lesson, removed.block, removed.length, "no room left"))
+    second_id = store.save_version(school_id, "second", second, options={"time_limit": 300}, draft=True)
+    yield store, school_id, first, second_id, moved, removed
+    store.close()
+
+
+def db_lessons(store, version_id: str, kind: str, item: str, school: School) -> set:
+    """(lesson, block, slot) of every period the database holds for one class, teacher or room."""
+    cal = school.calendar
+    out = set()
+    for row in store.version_frame(version_id).itertuples():
+        lesson = school.lesson_by_id[row.lesson]
+        if kind == "class":
+            hit = bool(school.subgroups_of[item] & school.lesson_subgroups(lesson))
+        elif kind == "teacher":
+            hit = item in row.teachers
+        else:
+            hit = row.room == item
+        if hit:
+            d, p = cal.days.index(row.day), cal.periods.index(row.period)
+            out |= {(row.lesson, row.block, (d, p + i)) for i in range(row.length)}
+    return out
+
+
+def test_grids_show_what_the_database_holds(stored):
+    store, school_id, first, *_ = stored
+    school = store.load_school(school_id)
+    schedule = ScheduleCache(store).get(first, school_id)
+    assert schedule.name == "first"
+    for kind in ("class", "teacher", "room"):
+        for item in list(schedule.items(kind))[:6]:
+            assert schedule.grid(kind, item).lessons() == db_lessons(store, first, kind, item, school)
+
+
+def test_compare_two_stored_versions(stored):
+    store, school_id, first, second, moved, removed = stored
+    cache = ScheduleCache(store)
+    changes = compare(cache.get(first, school_id), cache.get(second, school_id))
+    assert [(c.kind, c.lesson) for c in changes if c.kind == "moved"] == [("moved", moved.lesson)]
+    assert [(c.kind, c.lesson, c.before.slot) for c in changes if c.kind == "removed"] == [
+        ("removed", removed.lesson, tuple(removed.slot))
+    ]
+    assert summary(changes) == {"moved": 1, "room": 0, "added": 0, "removed": 1}
+
+
+def test_page_view_model_through_the_store(stored):
+    store, school_id, first, second, moved, removed = stored
+    state = AppState(store, None, school=school_id)
+    view = TimetableView(state)
+    assert list(view.versions["name"]) == ["second", "first"]
+    assert view.versions.iloc[0]["draft"] and view.versions.iloc[1]["options"] == "time limit 180 s"
+    assert view.version == second and view.compare_to == first
+    state.version = first
+    assert view.version == first
+    school = store.load_school(school_id)
+    for kind in ("class", "teacher", "room"):
+        view.kind = kind
+        assert view.item == next(iter(view.schedule.items(kind)))
+        html = view.grid_html()
+        for lesson, block, (d, p) in db_lessons(store, first, kind, view.item, school):
+            assert f'data-lesson="{lesson}" data-block="{block}" data-slot="{d},{p}"' in html
+    # Each kind remembers its item.
+    view.kind = "teacher"
+    last = list(view.schedule.items("teacher"))[-1]
+    view.item = last
+    view.kind = "class"
+    view.kind = "teacher"
+    assert view.item == last
+
+    view.version = second
+    assert state.version == second
+    frame, counts = view.changes()
+    assert counts == {"moved": 1, "room": 0, "added": 0, "removed": 1}
+    assert set(frame["lesson"]) == {moved.lesson, removed.lesson}
+    view.unplaced_all = True
+    assert list(view.unplaced()["lesson"]) == [removed.lesson]
+    assert "no room left" in view.unplaced().iloc[0]["reason"]
+
+    rows = list(csv.DictReader(io.StringIO(view.csv_file().getvalue().decode())))
+    assert len(rows) == len(store.version_frame(second))
+    view.export_kind = "teacher"
+    assert view.export_name("xlsx") == "second-teacher.xlsx"
+    wb = load_workbook(view.xlsx_file())
+    assert wb.sheetnames == [t.name for t in school.teachers]
+    printed = view.print_file().getvalue().decode()
+    assert printed.count('<section class="tt-page">') == len(school.teachers)
+    assert view.__panel__() is not None
+
+
+def test_page_without_versions_says_what_to_do(stored):
+    store, *_ = stored
+    empty = store.create_school("Empty school")
+    view = TimetableView(AppState(store, None, school=empty))
+    assert view.version is None
+    assert "Generate" in view.message
+    assert "Generate" in view.grid_html()

@@ -180,7 +180,6 @@ class TimetableView(pn.viewable.Viewer):
             pagination="local",
             page_size=10,
             sizing_mode="stretch_width",
-            name="versions",
         )
 
         def pick(event):
@@ -286,7 +285,6 @@ class TimetableView(pn.viewable.Viewer):
                 button_type="primary",
                 button_style="outline",
                 embed=False,
-                name=label,
             )
 
             def rename(*_):
