@@ -35,7 +35,7 @@ import pymongo
 from bson import ObjectId
 from pymongo.errors import ConnectionFailure, DuplicateKeyError, PyMongoError
 
-from solver.domain import Calendar, School, Timetable
+from solver.domain import Calendar, Lesson, Room, School, StudentClass, Subject, Teacher, Timetable
 from solver.io import (
     FormatError,
     Problem,
@@ -44,7 +44,7 @@ from solver.io import (
     timetable_from_dict,
     timetable_to_dict,
 )
-from solver.rules import RULE_TYPES
+from solver.validate import validate
 
 from . import server as embedded
 from .errors import NotFoundError, ReferencedError, StoreError, UnavailableError, ValidationError
@@ -127,7 +127,7 @@ def outgoing(kind: str, doc: dict) -> list[tuple[str, tuple[str, ...], str]]:
 
 def _where(kind: str, item_id: Any) -> str:
     label = KINDS[kind].singular
-    return f"{label} '{item_id}'" if isinstance(item_id, str) and item_id else f"new {label}"
+    return f"{label} {item_id}" if isinstance(item_id, str) and item_id else f"new {label}"
 
 
 def _key_problems(value: Any, where: str) -> list[Problem]:
@@ -151,56 +151,28 @@ def _key_problems(value: Any, where: str) -> list[Problem]:
     return problems
 
 
-def _rule_problems(doc: dict, where: str) -> list[Problem]:
-    """Rule type, scope, target shape and parameter names against ``solver.rules.RULE_TYPES``."""
-    rule_type = RULE_TYPES.get(doc["type"])
-    if rule_type is None:
-        return [
-            Problem(
-                f"{where}.type", f"unknown rule type '{doc['type']}'", f"use one of {', '.join(RULE_TYPES)}"
-            )
-        ]
-    problems = []
-    scope, target = doc["scope"], doc.get("target")
-    if scope not in rule_type.scopes:
-        problems.append(
-            Problem(
-                f"{where}.scope",
-                f"rule type '{rule_type.name}' does not take scope '{scope}'",
-                f"use one of {', '.join(rule_type.scopes)}",
-            )
-        )
-    elif scope == "lessons":
-        if not (isinstance(target, list) and target and all(isinstance(x, str) for x in target)):
-            problems.append(Problem(f"{where}.target", "scope 'lessons' needs a list of lesson ids"))
-    elif scope in SCOPE_TARGETS:
-        if not (isinstance(target, str) and target):
-            problems.append(Problem(f"{where}.target", f"scope '{scope}' needs the id of one {scope}"))
-    elif target not in (None, "", []):
-        problems.append(
-            Problem(
-                f"{where}.target", f"scope '{scope}' applies to all; it takes no target", "leave target empty"
-            )
-        )
-    known = {**rule_type.params, **rule_type.optional}
-    for key in doc.get("params", {}):
-        if key not in known:
-            problems.append(
-                Problem(
-                    f"{where}.params.{key}",
-                    "unknown parameter",
-                    f"'{rule_type.name}' takes {', '.join(known) or 'no parameters'}",
-                )
-            )
-    for key, kind in rule_type.params.items():
-        value = doc.get("params", {}).get(key)
-        if value is None:
-            problems.append(Problem(f"{where}.params", f"missing parameter '{key}'"))
-        elif kind == "int" and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
-            problems.append(
-                Problem(f"{where}.params.{key}", f"expected a whole number >= 0, found {value!r}")
-            )
-    return problems
+STUBS: dict[str, Callable[[str], object]] = {
+    "subjects": Subject,
+    "teachers": Teacher,
+    "classes": StudentClass,
+    "rooms": Room,
+    "lessons": lambda id: Lesson(id, subject=""),
+}
+"""Stand-ins for the items an item refers to, so that the engine checks the item on its own."""
+
+
+def _engine_problems(kind: str, item: dict, calendar: dict) -> list[Problem]:
+    """``solver.validate``'s problems with this one item (references are checked by the store)."""
+    school = school_from_dict({"name": "check", "calendar": calendar, kind: [item]})
+    for _, kinds, ref in outgoing(kind, item):
+        items = getattr(school, kinds[0])
+        if not any(x.id == ref for x in items):
+            items.append(STUBS[kinds[0]](ref))
+    school.invalidate()
+    prefix = f"{KINDS[kind].singular} {item['id']}"
+    return [
+        p for p in validate(school) if p.where == prefix or p.where.startswith((prefix + ".", prefix + " "))
+    ]
 
 
 def _format_problems(error: FormatError, labels: dict[str, str]) -> list[Problem]:
@@ -231,15 +203,18 @@ def _canonical(kind: str, doc: Any, calendar: dict) -> dict:
     problems = _key_problems(item, where)
     if not item["id"].strip():
         problems.append(Problem(f"{where}.id", "the id is empty", "give it an id"))
-    if kind == "rules":
-        problems += _rule_problems(item, where)
+    elif kind in ("groups", "lessons", "rules"):
+        problems += _engine_problems(kind, item, calendar)
     if problems:
         raise ValidationError(problems)
     return item
 
 
 def school_problems(data: dict) -> list[Problem]:
-    """Duplicate ids and names, unknown references and bad rules in a whole school's JSON form."""
+    """What the store needs of a whole school (JSON form): unique ids and names, known references.
+
+    The engine's other checks (``solver.validate``) are left to the planner: an imported school may
+    still need work before it can be solved."""
     problems: list[Problem] = []
     ids: dict[str, set[str]] = {}
     for name, kind in KINDS.items():
@@ -262,8 +237,6 @@ def school_problems(data: dict) -> list[Problem]:
                         )
                     )
                 seen_names.add(item["name"])
-            if name == "rules":
-                problems += _rule_problems(item, where)
         ids[name] = seen_ids
     for clash in sorted(ids["classes"] & ids["groups"]):
         problems.append(
@@ -321,6 +294,10 @@ class Store:
     @property
     def address(self) -> str:
         return self._server.uri if self._server else "the MongoDB server given by MONGODB_URI"
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     @property
     def embedded(self) -> bool:
@@ -952,19 +929,20 @@ class Store:
         import running in another process right now is left alone."""
 
         def run(attempt: int) -> dict[str, int]:
+            # Ages are compared here, not in the filter: nx-27017 compares dates to the second only.
+            # There is one revision per version plus the saves in flight, so reading them all is cheap.
             cutoff = _now() - older_than
+            current = {v["_id"]: v.get("revision") for v in self.db.versions.find({}, {"revision": 1})}
             revisions = 0
-            for rev in self.db.revisions.find({"created": {"$lt": cutoff}}, {"_id": 1, "version": 1}):
-                current = self.db.versions.find_one({"_id": rev["version"]}, {"revision": 1})
-                if current is None or current.get("revision") != rev["_id"]:
+            for rev in self.db.revisions.find({}, {"_id": 1, "version": 1, "created": 1}):
+                if rev["created"] < cutoff and current.get(rev["version"]) != rev["_id"]:
                     self._drop_revision(rev["_id"])
                     revisions += 1
             schools = 0
-            for school in self.db.schools.find(
-                {"state": {"$in": ["importing", "deleting"]}, "updated": {"$lt": cutoff}}
-            ):
-                self._purge_school(school["_id"])
-                schools += 1
+            for school in self.db.schools.find({"state": {"$in": ["importing", "deleting"]}}, {"updated": 1}):
+                if school["updated"] < cutoff:
+                    self._purge_school(school["_id"])
+                    schools += 1
             return {"revisions": revisions, "schools": schools}
 
         return self._retrying("cleaning up", run)
@@ -1133,7 +1111,6 @@ class Store:
             db.versions.create_index([("school", 1), ("name", 1)], unique=True)
             db.versions.create_index([("school", 1), ("created", -1)])
             db.revisions.create_index("version")
-            db.revisions.create_index("created")
             db.placements.create_index([("rev", 1), ("i", 1)])
             db.placements.create_index("school")
 
