@@ -203,7 +203,7 @@ class JobManager:
         self.min_time_limit = min_time_limit
         data_dir = os.environ.get("TIMETABLER_DATA_DIR") or "data"
         self.spool_dir = Path(spool_dir) if spool_dir is not None else Path(data_dir) / "job-spool"
-        self.lease = timedelta(seconds=lease_seconds)
+        self.lease_seconds = lease_seconds
         self.heartbeat_seconds = heartbeat_seconds
         self.save_backoff = tuple(save_backoff)
         self._host = socket.gethostname()
@@ -345,7 +345,7 @@ class JobManager:
         if pending is not None:
             pending.due = 0.0
             self._save_wake.set()
-        elif doc.get("worker") == self.worker_id or self._holder_dead(doc, now()):
+        elif doc.get("worker") == self.worker_id or self._holder_dead(doc):
             self._adopt_save(doc)
         else:
             self._db(self.docs.update, job_id, None, {"save_requested": True}, statuses=(SAVE_FAILED,))
@@ -408,7 +408,7 @@ class JobManager:
         for t in self._threads:
             t.join(max(0.0, deadline - time.monotonic()))
         try:
-            self.docs.expire_leases(self.worker_id, now())
+            self.docs.expire_leases(self.worker_id, time.time())
         except Exception as e:  # noqa: BLE001 - the database may be gone at exit; leases then expire on their own
             log.warning("could not end the leases of %s: %s", self.worker_id, e)
 
@@ -439,7 +439,7 @@ class JobManager:
             "updated": t,
             "worker": self.worker_id,
             "heartbeat": t,
-            "lease_until": t + self.lease,
+            "lease_until": time.time() + self.lease_seconds,
             "error": None,
             "log": lines,
             "fingerprint": None,
@@ -467,7 +467,7 @@ class JobManager:
             self._has_queued = bool(queued)
             for cand in queued:
                 slot = self.docs.acquire_slot(
-                    cand["school_id"], cand["_id"], self.max_active_per_school, now()
+                    cand["school_id"], cand["_id"], self.max_active_per_school, time.time()
                 )
                 if slot is None:
                     continue
@@ -478,7 +478,7 @@ class JobManager:
                     "phase": "loading",
                     "message": "Loading the school data.",
                     "heartbeat": t,
-                    "lease_until": t + self.lease,
+                    "lease_until": time.time() + self.lease_seconds,
                 }
                 doc = self.docs.claim(cand["_id"], self.worker_id, fields)
                 if doc is None:
@@ -834,7 +834,7 @@ class JobManager:
                 "worker": self.worker_id,
                 "status": SAVE_FAILED,
                 "heartbeat": now(),
-                "lease_until": now() + self.lease,
+                "lease_until": time.time() + self.lease_seconds,
                 "message": "Saving the kept timetable again.",
                 "save_requested": None,
             },
@@ -884,7 +884,7 @@ class JobManager:
     def _keep(self) -> None:
         last_beat = 0.0
         last_sweep = time.monotonic()
-        sweep_every = max(1.0, self.lease.total_seconds() / 2)
+        sweep_every = max(1.0, self.lease_seconds / 2)
         while not self._stop.is_set():
             self._kick.wait(0.1)
             self._kick.clear()
@@ -929,7 +929,7 @@ class JobManager:
 
     def _beat(self) -> None:
         t = now()
-        self.docs.heartbeat(self.worker_id, t, t + self.lease)
+        self.docs.heartbeat(self.worker_id, t, time.time() + self.lease_seconds)
         with self._lock:
             unrecorded = [p for p in self._saves.values() if not p.recorded]
         for pending in unrecorded:
@@ -949,11 +949,11 @@ class JobManager:
                     pending.due = 0.0
                     self._save_wake.set()
 
-    def _holder_dead(self, doc: dict, at: datetime) -> bool:
+    def _holder_dead(self, doc: dict) -> bool:
         """A holder is dead when its lease ran out, or at once when it was a process on this host that
         no longer exists."""
         lease = doc.get("lease_until")
-        if lease is None or lease < at:
+        if not isinstance(lease, (int, float)) or lease < time.time():
             return True
         parts = str(doc.get("worker") or "").rsplit(":", 2)
         if len(parts) == 3 and parts[0] == self._host and parts[1].isdigit():
@@ -971,7 +971,7 @@ class JobManager:
         """Take over the kept results of dead holders and mark their other jobs interrupted."""
         t = now()
         for doc in self.docs.held_by_others(self.worker_id):
-            if not self._holder_dead(doc, t):
+            if not self._holder_dead(doc):
                 continue
             kept = self._spool_path(doc["id"]).exists() or doc.get("result_kept")
             if kept and self._adopt_save(doc):
@@ -996,7 +996,7 @@ class JobManager:
                     full = self.docs.get(doc["id"])
                     if full is not None:
                         self._enqueue(full["school_id"], full["version_name"], full["options"], retry_of=full)
-        self.docs.release_stale_slots(t - timedelta(seconds=30))
+        self.docs.release_stale_slots(time.time() - 30)
 
     def _db(self, fn, *args, **kwargs):
         """Call the store, turning a database outage into a ``JobError`` a person can read."""

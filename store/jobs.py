@@ -6,8 +6,11 @@ every few seconds, and every write by a holder is conditional on still being the
 whose lease was taken over learns it from a write that matches nothing. ``job_slots`` bounds the
 number of running jobs per school across processes: one document per slot, taken atomically.
 
-A missing field does not equal ``None`` in nx-27017 (unlike MongoDB), so queries here match explicit
-values with ``$in`` rather than ``{"$ne": None}``.
+Two gaps of nx-27017 0.8.1 are worked around here. A missing field does not equal ``None`` (unlike
+MongoDB), so queries match explicit values with ``$in`` rather than ``{"$ne": None}``. A top-level
+datetime written by ``$set`` comes back as text, so times that are compared in queries or in code
+(``lease_until``, a slot's ``at``) are Unix seconds, and times shown to people (``started``,
+``heartbeat``...) are turned back into datetimes when read.
 """
 
 from __future__ import annotations
@@ -58,7 +61,15 @@ def is_unavailable(error: BaseException) -> bool:
     return isinstance(error, (ConnectionFailure, AutoReconnect, UnavailableError))
 
 
-def _aware(value: Any) -> Any:
+TIME_FIELDS = ("created", "started", "finished", "updated", "heartbeat", "next_save_at")
+
+
+def _time(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
     # A client without tz_aware returns naive datetimes; they are UTC.
     if isinstance(value, datetime) and value.tzinfo is None:
         return value.replace(tzinfo=UTC)
@@ -68,12 +79,11 @@ def _aware(value: Any) -> Any:
 def _out(doc: dict | None, position: int | None = None) -> dict | None:
     if doc is None:
         return None
-    doc = {k: _aware(v) for k, v in doc.items()}
+    doc = {k: _time(v) if k in TIME_FIELDS else v for k, v in doc.items()}
     doc["id"] = doc["_id"]
-    if doc.get("status") == QUEUED:
-        doc["queue_position"] = position
-        if position is not None:
-            doc["message"] = f"Waiting for a free worker: number {position} in the queue."
+    doc["queue_position"] = position if doc.get("status") == QUEUED else None
+    if doc["queue_position"] is not None:
+        doc["message"] = f"Waiting for a free worker: number {position} in the queue."
     return doc
 
 
@@ -231,7 +241,7 @@ class JobDocs:
             return_document=ReturnDocument.AFTER,
         )
 
-    def heartbeat(self, worker: str, beat: datetime, lease_until: datetime) -> int:
+    def heartbeat(self, worker: str, beat: datetime, lease_until: float) -> int:
         """Renew the lease of every job the worker holds; returns how many it holds."""
         result = self.jobs.update_many(
             {"worker": worker, "status": {"$in": list(HELD)}},
@@ -239,7 +249,7 @@ class JobDocs:
         )
         return result.matched_count
 
-    def expire_leases(self, worker: str, at: datetime) -> None:
+    def expire_leases(self, worker: str, at: float) -> None:
         """End the worker's leases at once (a clean shutdown), so the next sweep need not wait."""
         self.jobs.update_many(
             {"worker": worker, "status": {"$in": list(HELD)}}, {"$set": {"lease_until": at}}
@@ -261,7 +271,7 @@ class JobDocs:
 
     # ------------------------------------------------------------------ per-school slots
 
-    def acquire_slot(self, school_id: str, job_id: str, limit: int, at: datetime) -> str | None:
+    def acquire_slot(self, school_id: str, job_id: str, limit: int, at: float) -> str | None:
         """Take one of the school's ``limit`` running slots for the job; None when all are taken."""
         for i in range(limit):
             slot = f"{school_id}#{i}"
@@ -283,7 +293,7 @@ class JobDocs:
             query["_id"] = slot
         self.slots.update_many(query, {"$set": {"job": None}})
 
-    def release_stale_slots(self, older_than: datetime) -> int:
+    def release_stale_slots(self, older_than: float) -> int:
         """Free slots whose job is no longer running or saving (its holder died between two steps)."""
         taken = list(self.slots.find({"job": {"$type": "string"}, "at": {"$lt": older_than}}, {"job": 1}))
         if not taken:
