@@ -1,5 +1,11 @@
 """The dashboard entry point: `panel serve dashboard/app.py`. It only wires the pieces together."""
 
+import sys
+from pathlib import Path
+
+# `panel serve` puts only this folder on the path; the project's packages live one level up.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
 import panel as pn
 
 from dashboard.pages.classes import ClassesPage
@@ -44,7 +50,8 @@ pn.state.onload(indicator.start)
 pn.template.FastListTemplate(
     title="Timetabler",
     sidebar=shell.sidebar(),
-    main=[shell, indicator],
+    main=[shell],
+    header=[indicator],
     accent="#2f6f9f",
     sidebar_width=250,
 ).servable()

@@ -27,15 +27,16 @@ RECENT = dt.timedelta(hours=12)
 """Finished jobs stay on the card (until dismissed) for this long."""
 
 ICONS = {
-    "queued": "⏳",
-    "running": "⚙️",
-    "saving": "💾",
-    "completed": "✅",
-    "save_failed": "⚠️",
-    "failed": "❌",
-    "cancelled": "⏹️",
-    "interrupted": "⚡",
+    "queued": ("…", "#666"),
+    "running": ("⟳", "#1f6fb2"),
+    "saving": ("⤓", "#1f6fb2"),
+    "completed": ("✔", "#1d8a3a"),
+    "save_failed": ("⚠", "#c77700"),
+    "failed": ("✘", "#c0262d"),
+    "cancelled": ("■", "#666"),
+    "interrupted": ("⚡", "#c0262d"),
 }
+"""Status icons (characters every system font has) and their colours."""
 
 
 def _time(value: Any) -> dt.datetime | None:
@@ -139,7 +140,7 @@ def line_state(job: dict, now: dt.datetime | None = None, school_name: str = "")
     return LineState(
         job_id=str(job.get("id")),
         status=status,
-        icon=ICONS.get(status, "•"),
+        icon=ICONS.get(status, ("•", "#666"))[0],
         title=title,
         percent=max(0, min(100, percent)),
         placed=placed,
@@ -255,7 +256,8 @@ class JobLine(pn.viewable.Viewer):
         )
 
     def update(self, state: LineState) -> None:
-        self.icon.object = state.icon
+        colour = ICONS.get(state.status, ("", "#666"))[1]
+        self.icon.object = f"<span style='font-size:18px;color:{colour}'>{state.icon}</span>"
         self.title.object = f"<b>{state.title}</b> <span style='color:#666'>{state.status.replace('_', ' ')}</span>"
         self.bar.value = state.percent
         self.bar.bar_color = {"completed": "success", "failed": "danger", "save_failed": "warning"}.get(
@@ -306,6 +308,7 @@ class ProgressIndicator(pn.viewable.Viewer):
                 "box-shadow": "0 4px 16px rgba(0,0,0,0.18)",
                 "padding": "8px",
                 "max-height": "70vh",
+                "color": "#222",
                 "overflow-y": "auto",
             },
         )

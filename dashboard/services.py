@@ -35,9 +35,13 @@ def get_jobs() -> Any:
     store = get_store()
     with _lock:
         if "jobs" not in _services:
-            from jobs import JobManager
+            from jobs import MIN_TIME_LIMIT, JobManager
 
-            _services["jobs"] = JobManager(store)
+            from .pages.generate import TEST_LIMIT_ENV, time_limits
+
+            # The browser tests offer a time limit of a few seconds; the job manager must accept it.
+            floor = min([MIN_TIME_LIMIT, *time_limits().values()]) if os.environ.get(TEST_LIMIT_ENV) else MIN_TIME_LIMIT
+            _services["jobs"] = JobManager(store, min_time_limit=floor)
         return _services["jobs"]
 
 

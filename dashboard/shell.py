@@ -42,7 +42,7 @@ class Shell(pn.viewable.Viewer):
         self.school_select.param.watch(self._pick_school, "value")
         self.nav.param.watch(lambda e: self.app.param.update(page=e.new, focus="", version=""), "value")
         self.app.param.watch(lambda e: self._schools(), "schools")
-        self.app.param.watch(lambda e: self.show(), ["page", "school", "data_revision"])
+        self.app.param.watch(lambda *events: self.show(), ["page", "school", "data_revision"])
         self.show()
 
     def _schools(self) -> None:

@@ -22,23 +22,37 @@ KIND_PAGES = {
 }
 """The page that edits each kind of item."""
 
-_WHERE = re.compile(r"^\$?\.?(?P<kind>subjects|teachers|classes|groups|rooms|lessons|rules)\[(?P<key>[^\]]+)\]")
+PLURAL = {
+    "subject": "subjects",
+    "teacher": "teachers",
+    "class": "classes",
+    "group": "groups",
+    "room": "rooms",
+    "lesson": "lessons",
+    "rule": "rules",
+}
+_WHERE = re.compile(r"^(?P<kind>subject|teacher|class|group|room|lesson|rule) (?P<rest>.+)$")
+_NAMED = re.compile(r"\((?P<id>[^()]+)\)(\.\w+)?$")
 MAX_PROBLEMS = 200
 
 
-def problem_link(where: str, school_id: str, docs: dict[str, list[str]]) -> tuple[str, str] | None:
-    """(page, row id) a problem's ``where`` points at, e.g. ``lessons[3].teachers`` or ``lessons[L7]``.
+def problem_link(where: str, docs: dict[str, list[str]]) -> tuple[str, str] | None:
+    """(page, row id) a problem's ``where`` points at: ``lesson L12.teachers``, ``teacher Ms Novak (T03)``.
 
-    ``docs`` gives the ids of each kind in store order, to turn a position into an id.
+    ``docs`` gives the ids of each kind, so only rows that exist are linked; other problems link to the
+    page of their kind.
     """
     match = _WHERE.match(where.strip())
     if not match:
         return None
-    kind, key = match["kind"], match["key"].strip("'\"")
-    ids = docs.get(kind, [])
-    if key.isdigit() and key not in ids and int(key) < len(ids):
-        key = ids[int(key)]
-    return KIND_PAGES[kind], key
+    kind = PLURAL[match["kind"]]
+    rest = match["rest"]
+    named = _NAMED.search(rest)
+    if named:
+        row = named["id"]
+    else:
+        row = rest if rest in docs.get(kind, []) else rest.rsplit(".", 1)[0]
+    return KIND_PAGES[kind], row if row in docs.get(kind, []) else ""
 
 
 def link(school_id: str, page: str, focus: str = "") -> str:
@@ -73,7 +87,7 @@ class OverviewPage(pn.viewable.Viewer):
         self.counts["periods"] = loaded.total_periods()
         rows = []
         for problem in validate(loaded)[:MAX_PROBLEMS]:
-            target = problem_link(problem.where, school, ids)
+            target = problem_link(problem.where, ids)
             href = link(school, *target) if target else ""
             rows.append((problem.where, problem.message, problem.fix, href))
         self.problems = rows

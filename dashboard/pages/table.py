@@ -166,12 +166,11 @@ class EntityTable(pn.viewable.Viewer):
             show_index=False,
             layout="fit_data_table",
             sizing_mode="stretch_width",
-            height=560,
             name=self.kind,
         )
         self.table.on_edit(self._on_edit)
         self.search = pn.widgets.TextInput(placeholder="Search every column", width=260)
-        self.table.add_filter(pn.bind(self._search_filter, self.search.param.value_input))
+        self.table.add_filter(pn.bind(self._search_filter, text=self.search.param.value_input))
         self.add_button = pn.widgets.Button(name=f"Add {LABELS[self.kind]}", button_type="primary")
         self.add_button.on_click(lambda e: self.add())
         self.delete_button = pn.widgets.Button(name="Delete selected", button_type="danger")

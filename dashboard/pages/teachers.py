@@ -46,7 +46,9 @@ class AvailabilityGrid(pn.viewable.Viewer):
         for day in self.days:
             cells.append(pn.pane.HTML(f"<b>{day}</b>", width=70, align="center"))
             for period in self.periods:
-                button = pn.widgets.Button(name=str(period), width=64, height=34, margin=2)
+                button = pn.widgets.Button(
+                    name=str(period), width=64, height=34, margin=2, css_classes=["slot", f"slot-{day}-{period}"]
+                )
                 if (day, period) in self.breaks:
                     button.param.update(name="break", disabled=True)
                 button.on_click(lambda e, d=day, p=period: self.toggle(d, p))
@@ -54,6 +56,7 @@ class AvailabilityGrid(pn.viewable.Viewer):
                 cells.append(button)
         self.grid = pn.GridBox(*cells, ncols=len(self.periods) + 1)
         self._load()
+        self._paint()
 
     def _rules(self) -> list[dict]:
         return [
@@ -75,7 +78,7 @@ class AvailabilityGrid(pn.viewable.Viewer):
                         slots.append((day, period))
         self.unavailable = slots
 
-    @param.depends("unavailable", watch=True, on_init=True)
+    @param.depends("unavailable", "teacher", watch=True)
     def _paint(self) -> None:
         blocked = set(map(tuple, self.unavailable))
         for slot, button in self.buttons.items():
@@ -158,10 +161,5 @@ class TeachersPage(pn.viewable.Viewer):
             "Click a slot to mark it **unavailable** (red) or available again. Saved at once.",
             margin=(0, 10),
         )
-        return pn.Column(
-            self.table,
-            "### Availability",
-            pn.Row(self.picker, legend),
-            self.grid,
-            sizing_mode="stretch_width",
-        )
+        availability = pn.Column("### Availability", self.picker, legend, self.grid)
+        return pn.Row(pn.Column(self.table, width=460), availability, sizing_mode="stretch_width")
