@@ -46,6 +46,7 @@ class TimetableView(pn.viewable.Viewer):
         self.cache = ScheduleCache(state.store)
         self._item_by_kind: dict[str, str] = {}
         self._labels: dict[str, str] = {}
+        self._layout: pn.Column | None = None
         self.refresh()
         if getattr(state, "version", "") and state.version in self.param.version.objects:
             self.version = state.version
@@ -168,6 +169,9 @@ class TimetableView(pn.viewable.Viewer):
         return f"{base}.{ext}" if ext == "csv" else f"{base}-{self.export_kind}.{ext}"
 
     # --- layout ------------------------------------------------------------------------------------
+    # The panes are built once and their contents replaced on every change. Replacing contents (rather
+    # than re-creating panes) keeps switching fast and reaches the browser even when the change comes
+    # from the URL while the page is being set up.
 
     def _version_table(self) -> pn.widgets.Tabulator:
         table = pn.widgets.Tabulator(
@@ -196,60 +200,47 @@ class TimetableView(pn.viewable.Viewer):
         sync()
         return table
 
-    @param.depends("version", "versions")
-    def _header(self) -> pn.pane.Markdown:
+    def header_text(self) -> str:
+        """The version's name and statistics, as Markdown."""
         rows = self.versions[self.versions["id"] == self.version] if len(self.versions) else []
         if not len(rows):
-            return pn.pane.Markdown(f"**{self.message or 'Pick a version.'}**")
+            return f"**{self.message or 'Pick a version.'}**"
         r = rows.iloc[0]
         draft = " (draft)" if r["draft"] else ""
-        return pn.pane.Markdown(
+        return (
             f"### {r['name']}{draft}\n{r['placed']} of {r['total']} periods placed · {r['unplaced']} unplaced · "
-            f"{r['conflicts']} conflicts · score {r['score']} · {r['solve time (s)']} s · {r['options']}",
-            css_classes=["tt-version-header"],
+            f"{r['conflicts']} conflicts · score {r['score']} · {r['solve time (s)']} s · {r['options']}"
         )
 
-    @param.depends("version", "kind", "item")
-    def _grid(self) -> pn.pane.HTML:
-        return pn.pane.HTML(self.grid_html(), sizing_mode="stretch_width", css_classes=["tt-grid-pane"])
+    def _table(self, frame: pd.DataFrame, **kwargs) -> pn.widgets.Tabulator:
+        return pn.widgets.Tabulator(
+            frame, show_index=False, disabled=True, sizing_mode="stretch_width", **kwargs
+        )
 
-    @param.depends("version", "kind", "item", "unplaced_all")
-    def _unplaced(self):
+    def _unplaced_view(self) -> list:
         frame = self.unplaced()
         if not len(frame):
-            return pn.pane.Markdown("Every lesson here is placed.")
-        return pn.widgets.Tabulator(
-            frame, show_index=False, disabled=True, sizing_mode="stretch_width", height=260
-        )
+            return [pn.pane.Markdown("Every lesson here is placed.")]
+        return [self._table(frame, height=min(260, 40 + 30 * len(frame)))]
 
-    @param.depends("version")
-    def _breakdown(self):
-        frame = self.breakdown()
+    def _breakdown_view(self) -> list:
         schedule = self.schedule
         if schedule is None:
-            return pn.pane.Markdown("Pick a version.")
+            return [pn.pane.Markdown("Pick a version.")]
+        frame = schedule.breakdown_frame()
         summary_line = pn.pane.Markdown(f"Checked against today's rules: {schedule.report.summary()}.")
         if not len(frame) and schedule.report.ok:
-            return summary_line
-        details = pn.widgets.Tabulator(
-            schedule.violations_frame(),
-            show_index=False,
-            disabled=True,
-            sizing_mode="stretch_width",
-            pagination="local",
-            page_size=15,
-        )
-        return pn.Column(
+            return [summary_line]
+        details = self._table(schedule.violations_frame(), pagination="local", page_size=15)
+        return [
             summary_line,
-            pn.widgets.Tabulator(frame, show_index=False, disabled=True, sizing_mode="stretch_width"),
+            self._table(frame),
             pn.Card(details, title="Every broken rule", collapsed=True, sizing_mode="stretch_width"),
-            sizing_mode="stretch_width",
-        )
+        ]
 
-    @param.depends("version", "compare_to")
-    def _compare(self):
+    def _compare_view(self) -> list:
         if not self.compare_to:
-            return pn.pane.Markdown("Only one version: nothing to compare with.")
+            return [pn.pane.Markdown("Only one version: nothing to compare with.")]
         frame, counts = self.changes()
         head = (
             f"From **{self.name_of(self.compare_to)}** to **{self.name_of(self.version)}**: "
@@ -257,24 +248,14 @@ class TimetableView(pn.viewable.Viewer):
             f"{counts['added']} added, {counts['removed']} removed."
         )
         if not len(frame):
-            return pn.pane.Markdown(head + " The two versions are the same.")
-        table = pn.widgets.Tabulator(
-            frame,
-            show_index=False,
-            disabled=True,
-            sizing_mode="stretch_width",
-            pagination="local",
-            page_size=25,
-        )
-        return pn.Column(pn.pane.Markdown(head), table, sizing_mode="stretch_width")
+            return [pn.pane.Markdown(head + " The two versions are the same.")]
+        return [pn.pane.Markdown(head), self._table(frame, pagination="local", page_size=25)]
 
-    @param.depends("version")
-    def _analytics(self):
+    def _analytics_view(self) -> list:
         schedule = self.schedule
         if schedule is None:
-            return pn.pane.Markdown("Pick a version.")
-        figs = analytics_figures(schedule)
-        return pn.FlexBox(*(pn.pane.Bokeh(f) for f in figs.values()))
+            return [pn.pane.Markdown("Pick a version.")]
+        return [pn.FlexBox(*(pn.pane.Bokeh(f) for f in analytics_figures(schedule).values()))]
 
     def _downloads(self) -> pn.Row:
         def button(label: str, ext: str, make) -> pn.widgets.FileDownload:
@@ -290,7 +271,7 @@ class TimetableView(pn.viewable.Viewer):
             def rename(*_):
                 widget.filename = self.export_name(ext)
 
-            self.param.watch(rename, ["version", "export_kind"])
+            self.param.watch(rename, ["version", "export_kind", "versions"])
             return widget
 
         return pn.Row(
@@ -306,36 +287,69 @@ class TimetableView(pn.viewable.Viewer):
             button("Print view (HTML)", "html", self.print_file),
         )
 
-    def __panel__(self) -> pn.viewable.Viewable:
-        kind = pn.widgets.RadioButtonGroup.from_param(
-            self.param.kind,
-            options={v: k for k, v in KIND_LABELS.items()},
-            button_type="primary",
-            name="Show",
-        )
-        item = pn.widgets.Select.from_param(self.param.item, name="", width=240)
+    def _build(self) -> pn.Column:
+        header = pn.pane.Markdown(self.header_text(), css_classes=["tt-version-header"])
+        grid = pn.pane.HTML(self.grid_html(), sizing_mode="stretch_width", css_classes=["tt-grid-pane"])
+        unplaced = pn.Column(*self._unplaced_view(), sizing_mode="stretch_width")
+        breakdown = pn.Column(*self._breakdown_view(), sizing_mode="stretch_width")
+        compared = pn.Column(sizing_mode="stretch_width")
+        charts = pn.Column(sizing_mode="stretch_width")
         grid_tab = pn.Column(
-            pn.Row(kind, item),
-            self._grid,
+            pn.Row(
+                pn.widgets.RadioButtonGroup.from_param(
+                    self.param.kind,
+                    options={v: k for k, v in KIND_LABELS.items()},
+                    button_type="primary",
+                    name="Show",
+                ),
+                pn.widgets.Select.from_param(self.param.item, name="", width=240),
+            ),
+            grid,
             pn.pane.Markdown("#### Unplaced lessons"),
             pn.widgets.Checkbox.from_param(self.param.unplaced_all, name="Show every unplaced lesson"),
-            self._unplaced,
+            unplaced,
             pn.pane.Markdown("#### Soft rules"),
-            self._breakdown,
+            breakdown,
             sizing_mode="stretch_width",
             name="Grid",
         )
         compare_tab = pn.Column(
             pn.widgets.Select.from_param(self.param.compare_to, name="Compare with", width=320),
-            self._compare,
+            compared,
             sizing_mode="stretch_width",
             name="Compare",
         )
-        return pn.Column(
-            "## Timetables",
-            self._version_table(),
-            self._header,
-            self._downloads(),
-            pn.Tabs(grid_tab, compare_tab, pn.Column(self._analytics, name="Analytics"), dynamic=True),
-            sizing_mode="stretch_width",
-        )
+        tabs = pn.Tabs(grid_tab, compare_tab, pn.Column(charts, name="Analytics"), dynamic=True)
+        # Comparison and charts cost more than a grid: they are made only while their tab is open.
+        stale = {"compare": True, "charts": True}
+
+        def fill_tabs(*_):
+            if tabs.active == 1 and stale["compare"]:
+                compared.objects, stale["compare"] = self._compare_view(), False
+            if tabs.active == 2 and stale["charts"]:
+                charts.objects, stale["charts"] = self._analytics_view(), False
+
+        def on_version(*_):
+            header.object = self.header_text()
+            breakdown.objects = self._breakdown_view()
+            stale.update(compare=True, charts=True)
+            fill_tabs()
+
+        def on_compare(*_):
+            stale["compare"] = True
+            fill_tabs()
+
+        def on_grid(*_):
+            grid.object = self.grid_html()
+            unplaced.objects = self._unplaced_view()
+
+        self.param.watch(on_version, ["version", "versions"])
+        self.param.watch(on_compare, ["compare_to"])
+        self.param.watch(on_grid, ["version", "kind", "item", "unplaced_all"])
+        tabs.param.watch(fill_tabs, "active")
+        return pn.Column(self._version_table(), header, self._downloads(), tabs, sizing_mode="stretch_width")
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        if self._layout is None:
+            self._layout = self._build()
+        return self._layout
