@@ -184,7 +184,10 @@ def announcement(old: str | None, job: dict) -> tuple[str, str] | None:
         counts = f": {placed}/{total} periods placed" if total else ""
         return "success", f"Timetable '{name}' is ready and saved{counts}."
     if new == "save_failed":
-        return "warning", f"Timetable '{name}' was made but not saved yet: {job.get('error') or ''} Retry the save."
+        return (
+            "warning",
+            f"Timetable '{name}' was made but not saved yet: {job.get('error') or ''} Retry the save.",
+        )
     if new in ("failed", "interrupted"):
         return "error", f"Generating '{name}' failed: {job.get('error') or job.get('message') or new}"
     if new == "cancelled":
@@ -224,7 +227,9 @@ class JobLine(pn.viewable.Viewer):
         self.job_id = job_id
         self.icon = pn.pane.HTML("", width=26, margin=(4, 2))
         self.title = pn.pane.HTML("", margin=(2, 4), sizing_mode="stretch_width")
-        self.bar = pn.indicators.Progress(value=0, max=100, height=10, sizing_mode="stretch_width", margin=(2, 4))
+        self.bar = pn.indicators.Progress(
+            value=0, max=100, height=10, sizing_mode="stretch_width", margin=(2, 4)
+        )
         self.detail = pn.pane.HTML("", margin=(0, 4), styles={"font-size": "12px", "color": "#444"})
         self.message = pn.pane.HTML("", margin=(0, 4), styles={"font-size": "12px"}, visible=False)
         small = {"height": 30, "margin": (2, 3)}
@@ -258,7 +263,9 @@ class JobLine(pn.viewable.Viewer):
     def update(self, state: LineState) -> None:
         colour = ICONS.get(state.status, ("", "#666"))[1]
         self.icon.object = f"<span style='font-size:18px;color:{colour}'>{state.icon}</span>"
-        self.title.object = f"<b>{state.title}</b> <span style='color:#666'>{state.status.replace('_', ' ')}</span>"
+        self.title.object = (
+            f"<b>{state.title}</b> <span style='color:#666'>{state.status.replace('_', ' ')}</span>"
+        )
         self.bar.value = state.percent
         self.bar.bar_color = {"completed": "success", "failed": "danger", "save_failed": "warning"}.get(
             state.status, "primary"

@@ -40,7 +40,11 @@ def get_jobs() -> Any:
             from .pages.generate import TEST_LIMIT_ENV, time_limits
 
             # The browser tests offer a time limit of a few seconds; the job manager must accept it.
-            floor = min([MIN_TIME_LIMIT, *time_limits().values()]) if os.environ.get(TEST_LIMIT_ENV) else MIN_TIME_LIMIT
+            floor = (
+                min([MIN_TIME_LIMIT, *time_limits().values()])
+                if os.environ.get(TEST_LIMIT_ENV)
+                else MIN_TIME_LIMIT
+            )
             _services["jobs"] = JobManager(store, min_time_limit=floor)
         return _services["jobs"]
 

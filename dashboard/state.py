@@ -99,8 +99,20 @@ class AppState(param.Parameterized):
 def is_user_error(error: Exception) -> bool:
     """True for errors whose message is written for people (bad input, missing item, conflicts)."""
     names = {cls.__name__ for cls in type(error).__mro__}
-    return bool(names & {"ValidationError", "ReferencedError", "FormatError", "NotFoundError", "ValueError",
-                         "KeyError", "LookupError", "StoreError", "JobError"})
+    return bool(
+        names
+        & {
+            "ValidationError",
+            "ReferencedError",
+            "FormatError",
+            "NotFoundError",
+            "ValueError",
+            "KeyError",
+            "LookupError",
+            "StoreError",
+            "JobError",
+        }
+    )
 
 
 def describe_error(error: Exception) -> str:

@@ -52,6 +52,4 @@ class ClassesPage(pn.viewable.Viewer):
         self.classes.param.watch(lambda e: self.groups.reload(), "status")
 
     def __panel__(self):
-        return pn.Column(
-            "### Classes", self.classes, "### Groups", self.groups, sizing_mode="stretch_width"
-        )
+        return pn.Column("### Classes", self.classes, "### Groups", self.groups, sizing_mode="stretch_width")

@@ -10,8 +10,12 @@ import param
 
 from ..state import AppState
 
-DEMO_SIZES = {"small (120 periods)": 120, "medium (400 periods)": 400, "large (914 periods)": 914,
-              "very large (2,000 periods)": 2000}
+DEMO_SIZES = {
+    "small (120 periods)": 120,
+    "medium (400 periods)": 400,
+    "large (914 periods)": 914,
+    "very large (2,000 periods)": 2000,
+}
 
 
 class ImportPage(pn.viewable.Viewer):
@@ -31,26 +35,34 @@ class ImportPage(pn.viewable.Viewer):
         self.fet_button.on_click(lambda e: self.import_fet(self.file_input.value, self.file_input.filename))
         self.demo_button = pn.widgets.Button(name="Create demo school", button_type="primary")
         self.demo_button.on_click(lambda e: self.create_demo())
-        self.size_input = pn.widgets.Select(name="Size", options=DEMO_SIZES, value=self.demo_periods, width=220)
+        self.size_input = pn.widgets.Select(
+            name="Size", options=DEMO_SIZES, value=self.demo_periods, width=220
+        )
         self.size_input.link(self, value="demo_periods")
 
     def _stored(self, school, name: str, what: str) -> str | None:
         school.name = name or school.name
-        school_id = self.app.attempt(lambda: self.app.store.import_school(school, school.name), f"Storing {what}")
+        school_id = self.app.attempt(
+            lambda: self.app.store.import_school(school, school.name), f"Storing {what}"
+        )
         if not school_id:
             return None
         school_id = str(school_id)
         self.app.refresh_schools()
         self.app.go("overview", school=school_id)
         self.app.data_revision += 1
-        self.app.toast("success", f"{what.capitalize()} '{school.name}' imported: {school.total_periods()} periods.")
+        self.app.toast(
+            "success", f"{what.capitalize()} '{school.name}' imported: {school.total_periods()} periods."
+        )
         return school_id
 
     def create_demo(self) -> str | None:
         """Generate a demo school of ``demo_periods`` periods and store it; returns its id."""
         from solver.demo import generate_demo
 
-        school = self.app.attempt(lambda: generate_demo(self.demo_periods, self.demo_seed), "Making the demo school")
+        school = self.app.attempt(
+            lambda: generate_demo(self.demo_periods, self.demo_seed), "Making the demo school"
+        )
         if school is None:
             return None
         name = self.demo_name.strip() or f"Demo {self.demo_periods} periods (seed {self.demo_seed})"
@@ -80,7 +92,9 @@ class ImportPage(pn.viewable.Viewer):
 
     @param.depends("report")
     def _report(self):
-        return pn.pane.Markdown(self.report, sizing_mode="stretch_width") if self.report else pn.Spacer(height=0)
+        return (
+            pn.pane.Markdown(self.report, sizing_mode="stretch_width") if self.report else pn.Spacer(height=0)
+        )
 
     def __panel__(self):
         fet = pn.Column(

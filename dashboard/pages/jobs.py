@@ -18,7 +18,11 @@ COLUMNS = ["version", "status", "created", "duration", "options", "result", "mes
 def job_row(job: dict, now: dt.datetime | None = None) -> dict:
     """One line of the history table for a job document."""
     now = now or dt.datetime.now(dt.UTC)
-    started, finished, created = _time(job.get("started")), _time(job.get("finished")), _time(job.get("created"))
+    started, finished, created = (
+        _time(job.get("started")),
+        _time(job.get("finished")),
+        _time(job.get("created")),
+    )
     duration = ((finished or now) - started).total_seconds() if started else None
     options = job.get("options") or {}
     parts = []
@@ -71,7 +75,9 @@ class JobsPage(pn.viewable.Viewer):
         self.log = pn.pane.HTML("", sizing_mode="stretch_width")
         self.retry_button = pn.widgets.Button(name="Retry", button_type="primary")
         self.cancel_button = pn.widgets.MenuButton(
-            name="Cancel", items=[("Keep best as draft", "draft"), ("Discard", "discard")], button_type="warning"
+            name="Cancel",
+            items=[("Keep best as draft", "draft"), ("Discard", "discard")],
+            button_type="warning",
         )
         self.delete_button = pn.widgets.Button(name="Delete", button_type="danger")
         self.retry_button.on_click(lambda e: self.retry())
@@ -120,7 +126,9 @@ class JobsPage(pn.viewable.Viewer):
                 lines.append(f"- {key}: {row[key]}")
         version_id = (full.get("result") or {}).get("version_id")
         if version_id:
-            lines.append(f"- version: [open it](?page=timetables&school={self.app.school}&version={version_id})")
+            lines.append(
+                f"- version: [open it](?page=timetables&school={self.app.school}&version={version_id})"
+            )
         self.detail.object = "\n".join(lines)
         log = full.get("log") or []
         text = "\n".join(str(line) for line in log[-300:])
@@ -136,7 +144,9 @@ class JobsPage(pn.viewable.Viewer):
         if job is None:
             return None
         if job.get("status") == "save_failed":
-            ok = self.app.attempt(lambda: self.app.jobs.retry_save(self.selected) or True, "Retrying the save")
+            ok = self.app.attempt(
+                lambda: self.app.jobs.retry_save(self.selected) or True, "Retrying the save"
+            )
             if ok:
                 self.app.toast("info", "Saving the timetable again.")
             self.reload()
@@ -149,7 +159,9 @@ class JobsPage(pn.viewable.Viewer):
         return new_id
 
     def cancel(self, keep: str) -> None:
-        if self.app.attempt(lambda: self.app.jobs.cancel(self.selected, keep=keep) or True, "Cancelling the job"):
+        if self.app.attempt(
+            lambda: self.app.jobs.cancel(self.selected, keep=keep) or True, "Cancelling the job"
+        ):
             self.app.toast("info", "Cancelling the job.")
         self.reload()
 

@@ -105,16 +105,18 @@ class OverviewPage(pn.viewable.Viewer):
             ("rules", "rules"),
         ]
         cards = [
-            pn.indicators.Number(name=label, value=self.counts.get(key, 0), font_size="28pt", title_size="11pt",
-                                 margin=(0, 18))
+            pn.indicators.Number(
+                name=label, value=self.counts.get(key, 0), font_size="28pt", title_size="11pt", margin=(0, 18)
+            )
             for key, label in labels
         ]
         return pn.FlexBox(*cards)
 
     def _problems(self) -> pn.viewable.Viewable:
         if not self.app.school:
-            return pn.pane.Alert("No school yet: import one or create a demo school on the Import page.",
-                                 alert_type="info")
+            return pn.pane.Alert(
+                "No school yet: import one or create a demo school on the Import page.", alert_type="info"
+            )
         if not self.problems:
             return pn.pane.Alert("No problems found: the school is ready to generate.", alert_type="success")
         lines = []
@@ -122,8 +124,9 @@ class OverviewPage(pn.viewable.Viewer):
             place = f"[{where}]({href})" if href else f"`{where}`"
             lines.append(f"- {place}: {message}" + (f" — *{fix}*" if fix else ""))
         return pn.Column(
-            pn.pane.Alert(f"**{len(self.problems)} problem(s)** must be fixed before generating.",
-                          alert_type="warning"),
+            pn.pane.Alert(
+                f"**{len(self.problems)} problem(s)** must be fixed before generating.", alert_type="warning"
+            ),
             pn.pane.Markdown("\n".join(lines), sizing_mode="stretch_width"),
             sizing_mode="stretch_width",
         )
@@ -138,7 +141,9 @@ class OverviewPage(pn.viewable.Viewer):
             created = v.get("created")
             when = created.strftime("%Y-%m-%d %H:%M") if hasattr(created, "strftime") else str(created or "")
             draft = " (draft)" if v.get("draft") else ""
-            href = "?" + urlencode({"page": "timetables", "school": self.app.school, "version": str(v.get("id"))})
+            href = "?" + urlencode(
+                {"page": "timetables", "school": self.app.school, "version": str(v.get("id"))}
+            )
             lines.append(f"- [{v.get('name', '')}]({href}){draft}: {placed}/{total} periods placed, {when}")
         return pn.pane.Markdown("\n".join(lines))
 

@@ -17,4 +17,9 @@ class RoomsPage(EntityTable):
     )
 
     def new_doc(self) -> dict:
-        return {"id": self.unique("room-"), "name": self.unique("New room ", "name"), "capacity": None, "building": ""}
+        return {
+            "id": self.unique("room-"),
+            "name": self.unique("New room ", "name"),
+            "capacity": None,
+            "building": "",
+        }

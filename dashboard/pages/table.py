@@ -56,7 +56,9 @@ class Names:
     """Id and name lookups for the kinds a table refers to."""
 
     def __init__(self, docs: dict[str, list[dict]]):
-        self.by_id = {kind: {d["id"]: d.get("name") or d["id"] for d in items} for kind, items in docs.items()}
+        self.by_id = {
+            kind: {d["id"]: d.get("name") or d["id"] for d in items} for kind, items in docs.items()
+        }
 
     def name(self, kinds: tuple[str, ...], id: Any) -> str:
         for kind in kinds:
@@ -135,7 +137,7 @@ def from_cell(column: Column, value: Any, names: Names) -> Any:
         try:
             return json.loads(value) if isinstance(value, str) else value
         except json.JSONDecodeError as e:
-            raise InputError(f"{title}: not valid JSON ({e.msg}); type e.g. {{\"max\": 2}}") from None
+            raise InputError(f'{title}: not valid JSON ({e.msg}); type e.g. {{"max": 2}}') from None
     raise InputError(f"{title} cannot be edited")
 
 
@@ -204,9 +206,7 @@ class EntityTable(pn.viewable.Viewer):
 
     def _frame(self) -> pd.DataFrame:
         rows = {
-            field: pd.Series(
-                [self.cell(col, doc) for doc in self.docs.values()], dtype=object
-            )
+            field: pd.Series([self.cell(col, doc) for doc in self.docs.values()], dtype=object)
             for field, col in self.columns.items()
         }
         frame = pd.DataFrame(rows, columns=list(self.columns))
@@ -291,13 +291,15 @@ class EntityTable(pn.viewable.Viewer):
             self._revert(row_id, field, previous)
             self.app.toast("error", f"{label} not changed: {e}")
             return False
-        saved = self.app.attempt(lambda: self._save(row_id, {field: stored}), f"{label}: saving {column.title}")
+        saved = self.app.attempt(
+            lambda: self._save(row_id, {field: stored}), f"{label}: saving {column.title}"
+        )
         if saved is None:
             self._revert(row_id, field, previous)
             return False
         self.docs[row_id] = saved
         shown = self.cell(column, saved)
-        if shown != value:
+        if row_id in self.table.value.index and self.table.value.at[row_id, field] != shown:
             self._revert(row_id, field, shown)
         if field == "name":
             self.names.by_id.setdefault(self.kind, {})[row_id] = stored or row_id
@@ -326,7 +328,9 @@ class EntityTable(pn.viewable.Viewer):
         new_id = created["id"] if isinstance(created, dict) else str(created or doc["id"])
         self.app.focus = new_id
         self.reload()
-        self.status = f"Added {LABELS[self.kind]} '{doc.get('name') or new_id}': edit its cells to fill it in."
+        self.status = (
+            f"Added {LABELS[self.kind]} '{doc.get('name') or new_id}': edit its cells to fill it in."
+        )
         return new_id
 
     def new_doc(self) -> dict:
@@ -410,7 +414,9 @@ class EntityTable(pn.viewable.Viewer):
 
     def __panel__(self):
         return pn.Column(
-            pn.Row(self.add_button, self.delete_button, pn.HSpacer(), self.search, sizing_mode="stretch_width"),
+            pn.Row(
+                self.add_button, self.delete_button, pn.HSpacer(), self.search, sizing_mode="stretch_width"
+            ),
             self._confirm_box,
             self.table,
             self._status,

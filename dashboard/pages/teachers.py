@@ -47,7 +47,11 @@ class AvailabilityGrid(pn.viewable.Viewer):
             cells.append(pn.pane.HTML(f"<b>{day}</b>", width=70, align="center"))
             for period in self.periods:
                 button = pn.widgets.Button(
-                    name=str(period), width=64, height=34, margin=2, css_classes=["slot", f"slot-{day}-{period}"]
+                    name=str(period),
+                    width=64,
+                    height=34,
+                    margin=2,
+                    css_classes=["slot", f"slot-{day}-{period}"],
                 )
                 if (day, period) in self.breaks:
                     button.param.update(name="break", disabled=True)
@@ -107,20 +111,26 @@ class AvailabilityGrid(pn.viewable.Viewer):
             elif rules:
                 rule = rules[0]
                 slots = [list(s) for s in rule.get("params", {}).get("slots", [])] + [slot]
-                store.update(school, "rules", rule["id"], {"params": {**rule.get("params", {}), "slots": slots}})
+                store.update(
+                    school, "rules", rule["id"], {"params": {**rule.get("params", {}), "slots": slots}}
+                )
             else:
                 used = {r["id"] for r in store.list(school, "rules")}
                 rule_id, n = f"unavailable-{self.teacher}", 2
                 while rule_id in used:
                     rule_id, n = f"unavailable-{self.teacher}-{n}", n + 1
-                store.create(school, "rules", {
-                    "id": rule_id,
-                    "type": "unavailable",
-                    "scope": "teacher",
-                    "target": self.teacher,
-                    "weight": HARD,
-                    "params": {"slots": [slot]},
-                })
+                store.create(
+                    school,
+                    "rules",
+                    {
+                        "id": rule_id,
+                        "type": "unavailable",
+                        "scope": "teacher",
+                        "target": self.teacher,
+                        "weight": HARD,
+                        "params": {"slots": [slot]},
+                    },
+                )
             return True
 
         if not self.app.attempt(save, f"Saving the availability of {self.teacher} on {day} {period}"):
