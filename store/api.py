@@ -277,7 +277,11 @@ class Store:
         db_name: str,
         server: embedded.EmbeddedServer | None = None,
         retry_for: float = 15.0,
+        address: str = "",
+        timeout: float = 2.0,
     ):
+        self._address = address
+        self._timeout = timeout
         self._client = client
         self._db_name = db_name
         self._server = server
@@ -293,15 +297,21 @@ class Store:
 
     @property
     def address(self) -> str:
-        return self._server.uri if self._server else "the MongoDB server given by MONGODB_URI"
+        """Where the database is, for messages (never with credentials)."""
+        if self._server is not None:
+            return (
+                f"embedded server on {self._server.host}:{self._server.port}, data in {self._server.data_dir}"
+            )
+        return self._address or "MongoDB"
 
     @property
     def closed(self) -> bool:
         return self._closed
 
     @property
-    def embedded(self) -> bool:
-        return self._server is not None
+    def server(self) -> embedded.EmbeddedServer | None:
+        """The embedded server in use, or None with MONGODB_URI."""
+        return self._server
 
     def close(self) -> None:
         """Close the connection; the embedded server stops when no other user is left."""
@@ -347,12 +357,21 @@ class Store:
                 delay = min(delay * 2, 2.0)
                 attempt += 1
                 if self._server is not None and not self._server.running():
-                    try:
-                        self._server.ensure_running()
-                    except StoreError as start_error:
-                        log.warning("could not restart the embedded database: %s", start_error)
+                    self._restart_server()
             except PyMongoError as e:
                 raise StoreError(f"database error while {what}: {e}") from None
+
+    def _restart_server(self) -> None:
+        port = self._server.port
+        try:
+            self._server.ensure_running()
+        except StoreError as e:
+            log.warning("could not restart the embedded database: %s", e)
+            return
+        if self._server.port != port:
+            # Its old port was taken meanwhile: connect to the new one.
+            old, self._client = self._client, _client(self._server.uri, self._timeout)
+            old.close()
 
     # Schools.
 
@@ -1152,12 +1171,20 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _client(uri: str, timeout: float) -> pymongo.MongoClient:
+    ms = int(timeout * 1000)
+    return pymongo.MongoClient(
+        uri, serverSelectionTimeoutMS=ms, connectTimeoutMS=ms, tz_aware=True, appname="timetabler"
+    )
+
+
 def open_store(
     uri: str | None = None,
     db_name: str | None = None,
     data_dir: str | os.PathLike | None = None,
     *,
     retry_for: float = 15.0,
+    timeout: float = 2.0,
     cleanup: bool = True,
 ) -> Store:
     """Open the store.
@@ -1165,7 +1192,8 @@ def open_store(
     ``uri`` (else ``MONGODB_URI``) names a MongoDB server; without one, the embedded nx-27017 server of
     ``data_dir`` (else ``TIMETABLER_DATA_DIR``, else ``./data``) is started or reused. ``db_name`` (else
     ``MONGODB_DB``, else ``timetabler``) names the database. Unreachable databases are retried with
-    backoff for ``retry_for`` seconds before UnavailableError.
+    backoff for ``retry_for`` seconds before UnavailableError; each attempt waits up to ``timeout``
+    seconds for the server.
     """
     uri = uri or os.environ.get("MONGODB_URI") or None
     db_name = db_name or os.environ.get("MONGODB_DB") or DEFAULT_DB
@@ -1174,14 +1202,17 @@ def open_store(
         server = embedded.acquire(data_dir)
         uri = server.uri
     try:
-        client = pymongo.MongoClient(
-            uri, serverSelectionTimeoutMS=2000, connectTimeoutMS=2000, tz_aware=True, appname="timetabler"
-        )
+        client = _client(uri, timeout)
     except (PyMongoError, ValueError) as e:
         if server is not None:
             embedded.release(server)
         raise StoreError(f"cannot use the MongoDB address {uri!r}: {e}") from None
-    store = Store(client, db_name, server, retry_for=retry_for)
+    if server is None:
+        hosts = ", ".join(f"{h}:{p}" for h, p in pymongo.uri_parser.parse_uri(uri)["nodelist"])
+        address = f"MongoDB at {hosts}"
+    else:
+        address = ""
+    store = Store(client, db_name, server, retry_for=retry_for, address=address, timeout=timeout)
     try:
         store.setup()
         if cleanup:
