@@ -47,7 +47,7 @@ from store.jobs import (
     now,
 )
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 DEFAULT_TIME_LIMIT = 300
 MIN_TIME_LIMIT = 180
@@ -410,7 +410,7 @@ class JobManager:
         try:
             self.docs.expire_leases(self.worker_id, time.time())
         except Exception as e:  # noqa: BLE001 - the database may be gone at exit; leases then expire on their own
-            log.warning("could not end the leases of %s: %s", self.worker_id, e)
+            logger.warning("could not end the leases of %s: %s", self.worker_id, e)
 
     # ================================================================== queueing
 
@@ -456,7 +456,7 @@ class JobManager:
                     retry_of["id"], None, {"retried_by": job_id}, log=[_line(f"Retried as job {job_id}.")]
                 )
             except Exception as e:  # noqa: BLE001 - the link is a convenience; the new job is queued either way
-                log.warning("could not link job %s to its retry %s: %s", retry_of["id"], job_id, e)
+                logger.warning("could not link job %s to its retry %s: %s", retry_of["id"], job_id, e)
         self._has_queued = True
         self._wake.set()
         return job_id
@@ -493,7 +493,7 @@ class JobManager:
             try:
                 claimed = self._claim_next()
             except Exception as e:  # noqa: BLE001 - the worker thread must outlive a database outage
-                log.warning("could not look for queued jobs: %s", e)
+                logger.warning("could not look for queued jobs: %s", e)
             if claimed is None:
                 # Without queued jobs only start() can bring work; with some, a slot may free up elsewhere.
                 self._wake.wait(1.0 if self._has_queued else 30.0)
@@ -506,7 +506,7 @@ class JobManager:
             try:
                 self._run(run)
             except Exception as e:  # a bug here must not kill the worker thread
-                log.exception("job %s", run.job_id)
+                logger.exception("job %s", run.job_id)
                 self._fail(run, f"The job stopped unexpectedly ({type(e).__name__}: {_reason(e)}).", e)
             finally:
                 with self._lock:
@@ -514,7 +514,7 @@ class JobManager:
                 try:
                     self.docs.release_slot(run.job_id, run.slot)
                 except Exception as e:  # noqa: BLE001 - the stale-slot sweep frees it later
-                    log.warning("could not free the slot of job %s: %s", run.job_id, e)
+                    logger.warning("could not free the slot of job %s: %s", run.job_id, e)
 
     # ================================================================== solving
 
@@ -553,7 +553,7 @@ class JobManager:
         with run.lock:
             run.solving = False
         if run.lost or self._stop.is_set():
-            log.warning(
+            logger.warning(
                 "job %s stopped without saving: %s", run.job_id, "lease lost" if run.lost else "shutdown"
             )
             return
@@ -648,7 +648,7 @@ class JobManager:
         except Exception as e:
             if not is_unavailable(e):
                 raise
-            log.warning("job %s: could not record %s: %s", run.job_id, fields.get("status"), e)
+            logger.warning("job %s: could not record %s: %s", run.job_id, fields.get("status"), e)
 
     def _fail(self, run: _Run, message: str, error: BaseException | None = None) -> None:
         lines = [_line(f"Failed: {message}")]
@@ -666,7 +666,7 @@ class JobManager:
         if doc is None or doc.get("worker") != self.worker_id:
             run.lost = True
             run.cancel.set()
-            log.warning("job %s is no longer held by %s; stopping it", run.job_id, self.worker_id)
+            logger.warning("job %s is no longer held by %s; stopping it", run.job_id, self.worker_id)
 
     # ================================================================== saving
 
@@ -721,7 +721,7 @@ class JobManager:
             )
             return False
         if done is None:
-            log.warning("job %s was taken over while saving; its new holder records it", pending.job_id)
+            logger.warning("job %s was taken over while saving; its new holder records it", pending.job_id)
         with self._lock:
             self._saves.pop(pending.job_id, None)
         self._spool_remove(pending.job_id)
@@ -766,7 +766,7 @@ class JobManager:
                 unset=("save_requested",),
             )
         except Exception as e:  # noqa: BLE001 - the spool file still holds the result
-            log.warning("job %s: could not record the failed save: %s", pending.job_id, e)
+            logger.warning("job %s: could not record the failed save: %s", pending.job_id, e)
             return
         if done is not None:
             pending.kept_in_document = True
@@ -824,7 +824,7 @@ class JobManager:
         try:
             pending = _Save.from_data(data)
         except Exception as e:  # noqa: BLE001 - a damaged kept result is reported, not fatal
-            log.warning("job %s: the kept result cannot be read back: %s", doc["id"], e)
+            logger.warning("job %s: the kept result cannot be read back: %s", doc["id"], e)
             return False
         pending.kept_in_document = bool(doc.get("result_kept"))
         taken = self.docs.take_over(
@@ -868,7 +868,7 @@ class JobManager:
                 os.fsync(f.fileno())
             os.replace(tmp, path)
         except OSError as e:  # the job document keeps the result when the first save fails
-            log.warning("job %s: could not write the spool file %s: %s", pending.job_id, path, e)
+            logger.warning("job %s: could not write the spool file %s: %s", pending.job_id, path, e)
 
     def _spool_read(self, job_id: str) -> dict | None:
         try:
@@ -906,7 +906,7 @@ class JobManager:
         try:
             fn(*args)
         except Exception as e:  # noqa: BLE001 - the keeper thread must outlive any single failure
-            log.warning("%s failed: %s", fn.__name__, e)
+            logger.warning("%s failed: %s", fn.__name__, e)
 
     def _flush(self, run: _Run) -> None:
         with run.lock:
@@ -965,7 +965,7 @@ class JobManager:
             self._recover()
             self._recovered = True
         except Exception as e:  # noqa: BLE001 - retried by the keeper thread
-            log.warning("could not check for jobs left by stopped processes: %s", e)
+            logger.warning("could not check for jobs left by stopped processes: %s", e)
 
     def _recover(self) -> None:
         """Take over the kept results of dead holders and mark their other jobs interrupted."""
