@@ -1,0 +1,433 @@
+"""The solve strategy: complete placement first, a fallback that places as much as possible, then soft rules.
+
+1. **Complete placement.** Every block is required. With strict balancing every subject-spread rule is
+   hard in this phase; when that cannot be placed, the same model is rebuilt with hard spread rules
+   relaxed to a low weight (the old "force mode"). No objective yet, so CP-SAT stops at the first
+   complete timetable.
+2. **Fallback**, only when no complete timetable is proven possible or found within its budget: every
+   block optional, maximise placed periods (with the ``core`` subsolver, several times faster here),
+   then explain every unplaced block.
+3. **Soft rules.** The soft score becomes the objective, the previous solution the hint. The search
+   stops at the time limit, when the score is proven optimal, or when it has not improved for
+   ``stall_seconds``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ortools.sat.python import cp_model
+
+from .domain import HARD, Placement, School, Slot, Timetable, Unplaced
+from .io import Problem
+from .model import BlockVars, BuildOptions, TimetableModel
+from .validate import validate
+
+PROGRESS_INTERVAL = 0.5
+"""Seconds between progress reports (at most about twice a second)."""
+
+
+@dataclass
+class SolveOptions:
+    time_limit: float = 300.0
+    """Upper bound in seconds; the solve usually stops much earlier (optimal or stalled)."""
+    strict_balancing: bool = True
+    """Subject spread is hard in phase 1; relaxed to a low-weight soft rule only if that cannot place all."""
+    stall_seconds: float = 20.0
+    """Stop optimising soft rules when the score has not improved for this long."""
+    workers: int = 8
+    seed: int = 0
+    deterministic: bool = False
+    """One worker, a fixed seed and deterministic time limits: the same input gives the same timetable."""
+    hint: Timetable | None = None
+    """A previous timetable to start from (re-solves after edits)."""
+
+
+@dataclass
+class Progress:
+    phase: str
+    placed: int
+    total: int
+    objective: float | None
+    bound: float | None
+    elapsed: float
+    message: str = ""
+
+
+class InvalidSchool(ValueError):
+    """The school was refused before solving; ``problems`` lists everything wrong with it."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"the school cannot be solved, {len(problems)} problem(s):\n{lines}")
+
+
+class _Watch(cp_model.CpSolverSolutionCallback):
+    """Records improvements. Reads only the per-block ``placed`` literals: reading every option literal
+    costs tens of milliseconds per solution on big schools."""
+
+    def __init__(self, placed: list[tuple[int, cp_model.IntVar]] | None):
+        super().__init__()
+        self.placed_literals = placed
+        self.objective: float | None = None
+        self.bound: float | None = None
+        self.placed: int | None = None
+        self.solutions = 0
+        self.first_time: float | None = None
+        self.last_improvement = time.monotonic()
+
+    def on_solution_callback(self) -> None:
+        now = time.monotonic()
+        self.solutions += 1
+        if self.first_time is None:
+            self.first_time = now
+        objective = self.objective_value
+        if self.objective is None or objective != self.objective:
+            self.last_improvement = now
+        self.objective = objective
+        self.bound = self.best_objective_bound
+        if self.placed_literals is not None:
+            self.placed = sum(n for n, lit in self.placed_literals if self.boolean_value(lit))
+
+
+class _Solver:
+    """Runs the phases; owns the clock, the cancel flag, progress reporting and the best result."""
+
+    def __init__(self, school: School, options: SolveOptions, progress, cancel: threading.Event | None):
+        self.school = school
+        self.options = options
+        self.report = progress
+        self.cancel = cancel or threading.Event()
+        self.start = time.monotonic()
+        self.deadline = self.start + options.time_limit
+        self.total = school.total_periods()
+        self.first_complete: float | None = None
+        self.last_report = 0.0
+
+    # ------------------------------------------------------------------ helpers
+
+    def remaining(self) -> float:
+        return max(0.0, self.deadline - time.monotonic())
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.start
+
+    def cancelled(self) -> bool:
+        return self.cancel.is_set()
+
+    def emit(
+        self, phase: str, placed: int, objective=None, bound=None, message: str = "", force=False
+    ) -> None:
+        if self.report is None:
+            return
+        now = time.monotonic()
+        if not force and now - self.last_report < PROGRESS_INTERVAL:
+            return
+        self.last_report = now
+        self.report(Progress(phase, placed, self.total, objective, bound, round(self.elapsed(), 2), message))
+
+    def parameters(self, budget: float, optimise: bool) -> cp_model.CpSolver:
+        solver = cp_model.CpSolver()
+        p = solver.parameters
+        if self.options.deterministic:
+            p.num_workers = 1
+            p.random_seed = self.options.seed
+            # Wall-clock limits would make the result depend on machine load; this one does not.
+            p.max_deterministic_time = max(budget, 0.01)
+            p.max_time_in_seconds = max(budget * 4, 1.0)
+        else:
+            p.num_workers = self.options.workers
+            p.random_seed = self.options.seed
+            p.max_time_in_seconds = max(budget, 0.01)
+            if optimise:
+                p.extra_subsolvers.append("core")
+        return solver
+
+    def run(
+        self,
+        tm: TimetableModel,
+        phase: str,
+        budget: float,
+        optimise: bool,
+        placed_literals: list[tuple[int, cp_model.IntVar]] | None = None,
+    ) -> tuple[int, list[int] | None]:
+        """One CP-SAT solve with a watchdog thread for cancel, stall and progress.
+
+        ``stop_search()`` before the solve has started is silently ignored, so the watchdog keeps
+        calling it until the solve returns.
+        """
+        solver = self.parameters(budget, optimise)
+        watch = _Watch(placed_literals)
+        done = threading.Event()
+        stall = self.options.stall_seconds if optimise and not self.options.deterministic else None
+        placed_now = self.total if phase.startswith("optimise") else 0
+
+        def watchdog() -> None:
+            while not done.wait(0.05):
+                if self.cancelled():
+                    solver.stop_search()
+                    continue
+                if (
+                    stall is not None
+                    and watch.solutions
+                    and time.monotonic() - watch.last_improvement > stall
+                ):
+                    solver.stop_search()
+                placed = watch.placed if watch.placed is not None else placed_now
+                self.emit(phase, placed, watch.objective, watch.bound)
+
+        thread = threading.Thread(target=watchdog, daemon=True)
+        thread.start()
+        try:
+            status = solver.solve(tm.model, watch)
+        finally:
+            done.set()
+            thread.join()
+        values = None
+        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            values = list(solver.response_proto.solution)
+        return status, values
+
+    # ------------------------------------------------------------------ phases
+
+    def solve(self) -> Timetable:
+        has_spread = any(r.enabled and r.type == "subject_spread" for r in self.school.rules)
+        attempts = [("complete", "as-is")]
+        if has_spread and self.options.strict_balancing:
+            attempts = [("complete", "strict"), ("complete-relaxed-balancing", "relaxed")]
+        for i, (phase, balancing) in enumerate(attempts):
+            if self.cancelled() or self.remaining() <= 0:
+                break
+            # Leave time for the later attempts and the fallback.
+            share = 0.4 if i + 1 < len(attempts) else 0.6
+            hard = TimetableModel(
+                self.school, BuildOptions(require_all=True, balancing=balancing, soft=False)
+            )
+            self.apply_hint(hard)
+            self.emit(phase, 0, message="searching for a complete timetable", force=True)
+            _, values = self.run(hard, phase, self.remaining() * share, optimise=False)
+            if values is not None:
+                self.first_complete = self.elapsed()
+                self.emit(phase, self.total, message="complete timetable found", force=True)
+                found = {b.key: (o.slot, o.room) for b, o in hard.chosen(values)}
+                full = TimetableModel(self.school, BuildOptions(require_all=True, balancing=balancing))
+                return self.optimise(full, found, phase, fallback=(hard, values))
+        return self.fallback()
+
+    def fallback(self) -> Timetable:
+        """Place as many periods as possible, explain the rest, then optimise soft rules."""
+        balancing = "relaxed" if self.options.strict_balancing else "as-is"
+        tm = TimetableModel(self.school, BuildOptions(require_all=False, balancing=balancing))
+        self.apply_hint(tm)
+        literals = [(b.length, b.placed) for b in tm.blocks]
+        self.emit("partial", 0, message="placing as many periods as possible", force=True)
+        _, values = self.run(tm, "partial", self.remaining() * 0.7, optimise=True, placed_literals=literals)
+        if values is None:
+            return self.timetable(tm, None, "partial", "cancelled" if self.cancelled() else "no solution")
+        found = {b.key: (o.slot, o.room) for b, o in tm.chosen(values)}
+        self.emit(
+            "partial",
+            sum(b.length for b in tm.blocks if b.key in found),
+            force=True,
+            message=f"{len(tm.blocks) - len(found)} block(s) cannot be placed",
+        )
+        # Keep the placed set fixed while optimising soft rules.
+        for b in tm.blocks:
+            tm.model.add(b.placed == int(b.key in found))
+        tm.set_objective()
+        return self.optimise(tm, found, "partial", fallback=(tm, values))
+
+    def optimise(
+        self,
+        tm: TimetableModel,
+        found: dict[tuple[str, int], tuple[Slot, str | None]],
+        phase: str,
+        fallback: tuple[TimetableModel, list[int]],
+    ) -> Timetable:
+        """Minimise the soft score of ``tm`` from the timetable ``found`` for the rest of the time limit.
+
+        ``fallback`` (a model and its solution) is returned when no solution of ``tm`` comes in time.
+        """
+        if not tm.penalties or self.cancelled() or self.remaining() <= 0.05:
+            status = "cancelled" if self.cancelled() else ("optimal" if not tm.penalties else "feasible")
+            return self.timetable(*fallback, phase, status)
+        tm.minimize_soft()
+        tm.hint(found)
+        status, values = self.run(tm, f"optimise ({phase})", self.remaining(), optimise=True)
+        if values is None:
+            return self.timetable(*fallback, phase, "cancelled" if self.cancelled() else "feasible")
+        if self.cancelled():
+            label = "cancelled"
+        elif status == cp_model.OPTIMAL:
+            label = "optimal"
+        else:
+            label = "feasible"
+        return self.timetable(tm, values, phase, label)
+
+    def apply_hint(self, tm: TimetableModel) -> None:
+        """Start from a previous timetable's placements (re-solves after edits)."""
+        if self.options.hint is not None:
+            tm.hint({(p.lesson, p.block): (tuple(p.slot), p.room) for p in self.options.hint.placements})
+
+    # ------------------------------------------------------------------ result
+
+    def timetable(self, tm: TimetableModel, values: list[int] | None, phase: str, status: str) -> Timetable:
+        chosen = tm.chosen(values) if values is not None else []
+        taken = {b.key for b, _ in chosen}
+        unplaced_blocks = [b for b in tm.blocks if b.key not in taken]
+        rooms = tm.assign_rooms(chosen)
+        placements = [Placement(b.lesson.id, b.index, o.slot, b.length, rooms[b.key]) for b, o in chosen]
+        breakdown: dict[str, int] = {}
+        if values is not None:
+            for rule_id, (weight, amounts) in tm.penalties.items():
+                amount = sum(values[v.index] for v in amounts)
+                if amount:
+                    breakdown[rule_id] = weight * amount
+        if values is None and phase != "partial":
+            phase = "cancelled"
+        elif unplaced_blocks and phase != "partial":
+            phase = "partial"
+        reasons = explain(self.school, tm, placements, unplaced_blocks) if unplaced_blocks else {}
+        unplaced = [
+            Unplaced(b.lesson.id, b.index, b.length, reasons.get(b.key, "not placed"))
+            for b in unplaced_blocks
+        ]
+        placed = sum(p.length for p in placements)
+        self.emit(phase, placed, float(sum(breakdown.values())), None, message=status, force=True)
+        return Timetable(
+            placements=placements,
+            unplaced=unplaced,
+            placed=placed,
+            total=self.total,
+            score=sum(breakdown.values()),
+            breakdown=breakdown,
+            phase=phase,
+            status=status,
+            solve_time=round(self.elapsed(), 3),
+            first_complete_time=self.first_complete,
+            meta={"model_variables": tm.size()[0], "model_constraints": tm.size()[1]},
+        )
+
+
+def _who(res: tuple[str, str]) -> str:
+    kind, name = res
+    return {"teacher": "teacher", "students": "students", "room": "room"}[kind] + f" {name}"
+
+
+def explain(
+    school: School, tm: TimetableModel, placements: list[Placement], unplaced: list[BlockVars]
+) -> dict[tuple[str, int], str]:
+    """A reason a planner understands for every unplaced block: the resource or rule that blocks it.
+
+    In order: a resource asked for more periods than it is available; no time left at all for the block
+    (breaks, pins, hard unavailable or preferred times); otherwise the resources already busy at every
+    time the block could take, or the hard rules that forbid the free ones.
+    """
+    cal = school.calendar
+    teaching = set(cal.teaching_slots())
+    demand: Counter = Counter()
+    for lesson in tm.lessons:
+        for res in tm.resources_of(lesson):
+            demand[res] += lesson.periods
+        if len(lesson.rooms) == 1:
+            demand[("room", lesson.rooms[0])] += lesson.periods
+    busy: dict[tuple[str, str], set] = {}
+    for p in placements:
+        lesson = school.lesson_by_id[p.lesson]
+        cells = tm.covered(p.slot, p.length)
+        for res in tm.resources_of(lesson) + ([("room", p.room)] if p.room else []):
+            busy.setdefault(res, set()).update(cells)
+    hard_rules = [r for r in tm.active_rules() if tm.weight(r) >= HARD and r.type != "unavailable"]
+    reasons = {}
+    for block in unplaced:
+        lesson = block.lesson
+        people = tm.resources_of(lesson)
+        rooms = [("room", lesson.rooms[0])] if len(lesson.rooms) == 1 else []
+        over = []
+        for res in people + rooms:
+            available = len(teaching - tm.forbidden.get(res, set()))
+            if demand[res] > available:
+                over.append(f"{_who(res)} must be in {demand[res]} periods but is available for {available}")
+        if over:
+            reasons[block.key] = "; ".join(over)
+            continue
+        if not block.options:
+            reasons[block.key] = _no_time(school, tm, block)
+            continue
+        blockers: Counter = Counter()
+        free = 0
+        for opt in block.options:
+            cells = tm.covered(opt.slot, block.length)
+            hit = [
+                res
+                for res in people + ([("room", opt.room)] if opt.room else [])
+                if busy.get(res, set()) & set(cells)
+            ]
+            blockers.update(set(hit))
+            free += not hit
+        n = len(block.options)
+        parts = [f"{_who(res)} at {k} of them" for res, k in blockers.most_common(4)]
+        text = f"every one of its {n} possible times is taken: " + ", ".join(parts) if parts else ""
+        if free:
+            rules = sorted({r.id for r in hard_rules if r.type != "preferred_times"})
+            spread = (
+                ""
+                if lesson.min_days_apart < 1 or len(lesson.blocks) < 2
+                else (f"its blocks must be {lesson.min_days_apart} day(s) apart")
+            )
+            why = ", ".join(x for x in [spread, f"hard rules {', '.join(rules)}" if rules else ""] if x)
+            text = (
+                text + "; " if text else ""
+            ) + f"the {free} free times are ruled out by {why or 'other blocks'}"
+        reasons[block.key] = f"no time left for this {block.length}-period block: {text}"
+    return reasons
+
+
+def _no_time(school: School, tm: TimetableModel, block: BlockVars) -> str:
+    """Why a block has no possible time at all."""
+    lesson = block.lesson
+    cal = school.calendar
+    fits = [
+        (d, p)
+        for d in range(cal.n_days)
+        for p in range(cal.n_periods - block.length + 1)
+        if not any(c in tm.breaks for c in tm.covered((d, p), block.length))
+    ]
+    if not fits:
+        return f"a {block.length}-period block does not fit between the breaks of any day"
+    pin = next((p for p in lesson.pinned if p.block == block.index), None)
+    if pin is not None:
+        return f"it is pinned at {cal.slot_name(pin.slot)}, which a break or a hard rule forbids"
+    causes = [
+        _who(r) for r in tm.resources_of(lesson) + [("room", x) for x in lesson.rooms] if tm.forbidden.get(r)
+    ]
+    rules = tm.pruned_by.get(block.key, [])
+    parts = []
+    if causes:
+        parts.append("unavailable times of " + ", ".join(causes))
+    if rules:
+        parts.append("hard preferred times " + ", ".join(rules))
+    return "no time is allowed for it: " + ("; ".join(parts) or "breaks")
+
+
+def solve(
+    school: School,
+    options: SolveOptions | None = None,
+    progress: Callable[[Progress], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> Timetable:
+    """Solve a school; see the module docstring for the phases.
+
+    ``progress`` is called at most about twice a second, from a background thread. Setting ``cancel``
+    stops the search and returns the best timetable found so far. Raises ``InvalidSchool`` when
+    validation finds problems.
+    """
+    problems = validate(school)
+    if problems:
+        raise InvalidSchool(problems)
+    return _Solver(school, options or SolveOptions(), progress, cancel).solve()
