@@ -121,6 +121,15 @@ body { margin: 0; }
 .tt-page:last-child { break-after: auto; page-break-after: auto; }
 .tt-page h1 { font: 600 18px system-ui, sans-serif; margin: 0 0 8px; }
 .tt-page .tt-sub { font: 12px system-ui, sans-serif; color: #555; margin: 0 0 8px; }
+@media print {
+  /* A week must fit one landscape page: smaller type, and who and where share a line. */
+  .tt-page { padding: 0; }
+  .tt-grid { font-size: 9px; line-height: 1.15; }
+  .tt-grid th, .tt-grid td { padding: 1px 2px; }
+  .tt-entry { padding: 1px 2px; margin: 0 0 1px; }
+  .tt-who, .tt-room { font-size: 8px; display: inline; }
+  .tt-who + .tt-room::before { content: " · "; }
+}
 """
 
 
