@@ -1,0 +1,204 @@
+"""Measure ourselves against FET on FET's own example files, with fet-cl as the judge.
+
+For each file, one after another (the machine has 2 cores): fet-cl with the time limit, then our import and
+solve with the same limit, then the verification: the original file with every activity locked at our
+placement must be accepted by fet-cl within 30 s. Soft conflicts are counted by FET on both timetables.
+
+    .venv/bin/python bench/fet_compare.py                      # the development set, 300 s each
+    .venv/bin/python bench/fet_compare.py --time-limit 60 --fet-limit 30
+    .venv/bin/python bench/fet_compare.py --import-only        # every file of FET-5-official: imports?
+
+Setup: installs the Debian package ``fet`` when fet-cl is missing and we are root.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from solver.checker import check
+from solver.fet import FetError, import_fet, import_report
+from solver.fet.lock import lock_fet, run_fet
+from solver.solve import SolveOptions, solve
+
+EXAMPLES = Path("/usr/share/doc/fet-data/examples/FET-5-official")
+DEV_SET = ROOT.parent / "shared" / "bench" / "fet-dev-set.txt"
+VERIFY_SECONDS = 30
+
+
+def ensure_fet() -> None:
+    """Install fet (fet-cl and the examples) when missing, as the developers' guide does for system packages."""
+    if shutil.which("fet-cl") and EXAMPLES.exists():
+        return
+    if os.geteuid() != 0:
+        sys.exit("fet-cl or the FET examples are missing: run as root, or `apt-get install fet fet-data`")
+    subprocess.run(["apt-get", "update", "-qq"], check=True)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "fet", "fet-data"], check=True)
+
+
+def read_list(path: Path) -> list[Path]:
+    files = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            files.append(Path(line) if Path(line).is_absolute() else EXAMPLES / line)
+    return files
+
+
+@dataclass
+class Row:
+    file: str
+    activities: int = 0
+    fet_solved: bool = False
+    fet_seconds: float = 0.0
+    fet_soft: float | None = None
+    ours_complete: bool = False
+    ours_seconds: float | None = None
+    verified: bool = False
+    ours_soft: float | None = None
+    hard_violations: int | None = None
+    note: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        if self.ours_seconds is None or not self.ours_complete:
+            return None
+        return self.ours_seconds / max(self.fet_seconds, 0.01)
+
+
+def run_file(path: Path, limit: float, fet_limit: float) -> Row:
+    row = Row(file=str(path.relative_to(EXAMPLES)) if path.is_relative_to(EXAMPLES) else str(path))
+    fet = run_fet(path, fet_limit)
+    row.fet_solved, row.fet_seconds, row.fet_soft = fet.solved, fet.seconds, fet.soft_conflicts
+
+    started = time.perf_counter()
+    try:
+        school = import_fet(path)
+    except FetError as e:
+        row.note = f"import failed: {e}"
+        return row
+    imported = time.perf_counter() - started
+    row.activities = len(school.active_lessons())
+    timetable = solve(school, SolveOptions(time_limit=limit, strict_balancing=False, workers=8))
+    row.ours_complete = timetable.complete
+    if timetable.first_complete_time is not None:
+        # The whole path counts: import, model build and the first complete timetable.
+        row.ours_seconds = imported + timetable.first_complete_time
+    row.hard_violations = len(check(school, timetable).hard)
+    if import_report(school).unsupported_hard:
+        row.note = "unsupported hard constraints"
+    if not timetable.complete:
+        return row
+    with tempfile.TemporaryDirectory(prefix="fet-lock-") as tmp:
+        locked = Path(tmp) / path.name
+        locked.write_bytes(lock_fet(path.read_bytes(), school, timetable, str(path)))
+        verdict = run_fet(locked, VERIFY_SECONDS)
+    row.verified = verdict.solved and verdict.seconds <= VERIFY_SECONDS + 5
+    row.ours_soft = verdict.soft_conflicts
+    return row
+
+
+def fmt(x, digits: int = 1) -> str:
+    if x is None:
+        return "-"
+    if isinstance(x, bool):
+        return "yes" if x else "no"
+    if isinstance(x, float):
+        return f"{x:.{digits}f}"
+    return str(x)
+
+
+def print_table(rows: list[Row], limit: float, fet_limit: float) -> None:
+    print(
+        f"\nFET {fet_limit:.0f} s limit, ours {limit:.0f} s limit; verification by fet-cl within {VERIFY_SECONDS} s\n"
+    )
+    head = (
+        "| file | activities | FET solved | FET s | ours complete | ours s (first complete) | verified by FET "
+        "| soft conflicts ours | soft conflicts FET | ours/FET |"
+    )
+    print(head)
+    print("|" + "---|" * head.count(" | ") + "---|")
+    for r in rows:
+        print(
+            f"| {r.file} | {r.activities} | {fmt(r.fet_solved)} | {fmt(r.fet_seconds)} | {fmt(r.ours_complete)} "
+            f"| {fmt(r.ours_seconds)} | {fmt(r.verified)} | {fmt(r.ours_soft, 2)} | {fmt(r.fet_soft, 2)} "
+            f"| {fmt(r.ratio, 2)} |" + (f" {r.note}" if r.note else "")
+        )
+    ratios = [r.ratio for r in rows if r.ratio is not None]
+    geo = math.exp(sum(math.log(max(x, 1e-6)) for x in ratios) / len(ratios)) if ratios else None
+    verified = sum(r.verified for r in rows)
+    softer = sum(
+        1
+        for r in rows
+        if r.verified and r.ours_soft is not None and (r.fet_soft is None or r.ours_soft <= r.fet_soft)
+    )
+    slow = [
+        r.file for r in rows if r.ours_seconds is not None and r.ours_seconds > max(5 * r.fet_seconds, 5.0)
+    ]
+    print(f"\nverified by FET: {verified}/{len(rows)}")
+    print(f"geometric mean of ours/FET over {len(ratios)} file(s): {fmt(geo, 3)}")
+    print(f"soft conflicts no higher than FET's: {softer}/{len(rows)}")
+    print(f"slower than max(5 x FET, 5 s): {', '.join(slow) or 'none'}")
+
+
+def import_only() -> None:
+    """Import every file of FET-5-official; count crashes and files with unsupported hard constraints."""
+    files = sorted(EXAMPLES.rglob("*.fet"))
+    failed, clean = [], 0
+    for path in files:
+        try:
+            report = import_report(import_fet(path))
+        except Exception as e:  # noqa: BLE001 - the point is to count every kind of failure
+            failed.append((path, e))
+            continue
+        if not report.unsupported_hard:
+            clean += 1
+    print(f"FET-5-official: {len(files)} files, {len(files) - len(failed)} imported without a crash")
+    print(f"files with no unsupported hard constraint: {clean} of {len(files)}")
+    for path, e in failed:
+        print(f"  failed: {path.relative_to(EXAMPLES)}: {e}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("list", nargs="?", default=str(DEV_SET), help="file listing .fet files (one a line)")
+    parser.add_argument("--time-limit", type=float, default=300.0, help="seconds for FET and for us (300)")
+    parser.add_argument("--fet-limit", type=float, help="seconds for FET (default: --time-limit)")
+    parser.add_argument("--only", help="run only files whose path contains this text")
+    parser.add_argument("--import-only", action="store_true", help="only import every FET-5-official file")
+    args = parser.parse_args()
+    ensure_fet()
+    if args.import_only:
+        import_only()
+        return
+    fet_limit = args.fet_limit or args.time_limit
+    rows = []
+    for path in read_list(Path(args.list)):
+        if args.only and args.only not in str(path):
+            continue
+        row = run_file(path, args.time_limit, fet_limit)
+        rows.append(row)
+        print(
+            f"{row.file}: FET {fmt(row.fet_solved)} {row.fet_seconds:.1f} s, ours {fmt(row.ours_complete)} "
+            f"{fmt(row.ours_seconds)} s, verified {fmt(row.verified)}, soft {fmt(row.ours_soft, 2)} vs "
+            f"{fmt(row.fet_soft, 2)}",
+            flush=True,
+        )
+    print_table(rows, args.time_limit, fet_limit)
+
+
+if __name__ == "__main__":
+    main()
