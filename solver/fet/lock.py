@@ -22,6 +22,8 @@ from .xmlread import FetError, parse_fet_bytes
 
 VERIFY_SECONDS = 30
 """A fully locked valid file is accepted in about a second; longer means FET is searching, i.e. rejects it."""
+GRACE_SECONDS = 10
+"""fet-cl 6.8.5 may keep running long after an interrupted search; it is killed this long after its limit."""
 
 FET_OUTPUT_SWITCHES = [
     "--htmllevel=0",
@@ -143,7 +145,7 @@ def fet_cl() -> str:
 def run_fet(path: str | Path, time_limit: float, keep: Path | None = None) -> FetRun:
     """Run ``fet-cl`` on a file in a temporary directory, bounded by its own limit and a process timeout."""
     path = Path(path).resolve()
-    limit = max(1, int(round(time_limit)))
+    limit = max(1, round(time_limit))
     with tempfile.TemporaryDirectory(prefix="fet-run-") as tmp:
         out = Path(tmp) / "out"
         command = [fet_cl(), f"--inputfile={path}", f"--outputdir={out}", f"--timelimitseconds={limit}"]
@@ -152,18 +154,18 @@ def run_fet(path: str | Path, time_limit: float, keep: Path | None = None) -> Fe
             result = subprocess.run(
                 command + FET_OUTPUT_SWITCHES,
                 cwd=tmp,
+                stdin=subprocess.DEVNULL,
                 capture_output=True,
+                check=False,
                 text=True,
-                timeout=limit + 30,
+                timeout=limit + GRACE_SECONDS,
                 errors="replace",
             )
             log = result.stdout + result.stderr
         except subprocess.TimeoutExpired:
-            return FetRun(
-                False, time.perf_counter() - started, message=f"fet-cl did not stop within {limit + 30} s"
-            )
-        seconds = time.perf_counter() - started
+            return FetRun(False, float(limit), message=f"no timetable within {limit} s (fet-cl was stopped)")
         solved = "Simulation successful" in log
+        seconds = time.perf_counter() - started if solved else float(limit)
         run = FetRun(solved, seconds, message=_last_line(log))
         conflicts = next(out.glob("timetables/*/*_soft_conflicts.txt"), None) if solved else None
         if conflicts is not None:
