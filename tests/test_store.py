@@ -87,6 +87,10 @@ def timetable(lessons: list[str], day: int = 0) -> Timetable:
     )
 
 
+def stored_placements(store) -> int:
+    return sum(len(chunk["items"]) for chunk in store.db.placements.find({}))
+
+
 # Schools
 
 
@@ -394,7 +398,7 @@ def test_saving_again_replaces_the_timetable_and_drops_the_old_placements(store,
     [listed] = store.list_versions(school_id)
     assert listed["draft"] is True and listed["placements"] == 1
     assert [(p.lesson, p.slot) for p in store.load_version(first).placements] == [("L3", (1, 0))]
-    assert store.db.placements.count_documents({}) == 1
+    assert stored_placements(store) == 1
     assert store.db.revisions.count_documents({}) == 1
 
 
@@ -404,7 +408,7 @@ def test_versions_are_listed_newest_first_and_deleted_with_their_placements(stor
     assert [v["id"] for v in store.list_versions(school_id)] == [b, a]
     store.delete_version(a)
     assert [v["id"] for v in store.list_versions(school_id)] == [b]
-    assert store.db.placements.count_documents({}) == 1
+    assert stored_placements(store) == 1
     with pytest.raises(NotFoundError, match=f"version '{a}' does not exist"):
         store.load_version(a)
 
@@ -417,7 +421,7 @@ def test_a_version_of_a_changed_school_leaves_out_what_no_longer_exists(store, s
 
 
 def test_readers_never_see_a_half_saved_timetable(store, school_id):
-    a, b = timetable(["L1", "L2", "L3"] * 40), timetable(["L2"] * 70, day=1)
+    a, b = timetable(["L1", "L2", "L3"] * 400), timetable(["L2"] * 700, day=1)
     version_id = store.save_version(school_id, "V", a)
     done = threading.Event()
     seen = []
@@ -432,7 +436,7 @@ def test_readers_never_see_a_half_saved_timetable(store, school_id):
     while not done.is_set():
         seen.append(len(store.load_version(version_id).placements))
     thread.join()
-    assert set(seen) <= {120, 70} and seen
+    assert set(seen) <= {1200, 700} and seen
 
 
 def test_cleanup_removes_orphaned_revisions_only(store, school_id):
@@ -443,7 +447,7 @@ def test_cleanup_removes_orphaned_revisions_only(store, school_id):
     assert store.cleanup() == {"revisions": 0, "schools": 0}
     assert store.cleanup(older_than=timedelta(0)) == {"revisions": 1, "schools": 0}
     assert len(store.load_version(version_id).placements) == 2
-    assert store.db.placements.count_documents({}) == 2
+    assert stored_placements(store) == 2
 
 
 def test_bad_version_input_is_refused(store, school_id):
