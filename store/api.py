@@ -35,6 +35,7 @@ import pymongo
 from bson import ObjectId
 from pymongo.errors import ConnectionFailure, DuplicateKeyError, PyMongoError
 
+from solver.checker import check
 from solver.domain import Calendar, Lesson, Room, School, StudentClass, Subject, Teacher, Timetable
 from solver.io import (
     FormatError,
@@ -839,8 +840,12 @@ class Store:
         options: dict | None = None,
         job_id: str | None = None,
         draft: bool = False,
+        school: School | None = None,
     ) -> str:
         """Save a timetable as the version ``name`` of the school (replacing its timetable if it exists).
+
+        ``stats.conflicts`` counts the hard rules the independent checker (``solver.checker``) finds
+        broken, unplaced lessons aside; pass ``school`` (the model solved) to spare loading it.
 
         1. write the placements under a new revision;
         2. point the version at the new revision (one single-document write: atomic);
@@ -855,11 +860,16 @@ class Store:
         if problems:
             raise ValidationError(problems)
 
+        conflicts: list[int] = []
+
         def run(attempt: int) -> str:
             school_doc = self._school(school_id)
             calendar = school_doc["calendar"]
             shell = School(name="", calendar=Calendar(calendar["days"], calendar["periods"]))
             data = timetable_to_dict(timetable, shell)
+            if not conflicts:
+                report = check(school or self.load_school(school_id), timetable)
+                conflicts.append(sum(1 for v in report.hard if v.rule != "unplaced"))
             existing = self.db.versions.find_one({"school": school_id, "name": name}, {"_id": 1})
             version_id = existing["_id"] if existing else str(ObjectId())
             revision = self._write_revision(school_id, version_id, data["placements"])
@@ -870,7 +880,7 @@ class Store:
                 "draft": bool(draft),
                 "options": options or {},
                 "job_id": job_id,
-                "stats": _stats(timetable, data),
+                "stats": {**_stats(timetable, data), "conflicts": conflicts[0]},
                 "status": data["status"],
                 "phase": data["phase"],
                 "breakdown": data["breakdown"],
@@ -1148,7 +1158,6 @@ def _stats(timetable: Timetable, data: dict) -> dict:
         "total": timetable.total,
         "unplaced": max(timetable.total - timetable.placed, 0),
         "unplaced_lessons": len({u.lesson for u in timetable.unplaced}),
-        "conflicts": int(timetable.meta.get("conflicts", 0)) if isinstance(timetable.meta, dict) else 0,
         "score": timetable.score,
         "solve_time": data["solve_time"],
     }

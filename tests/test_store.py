@@ -363,12 +363,20 @@ def test_frames_for_every_kind(store, school_id):
 
 
 def test_save_list_load_a_version(store, school_id):
+    good = Timetable(
+        placements=[
+            Placement("L1", 0, (0, 0), 1, "R1"),
+            Placement("L2", 0, (0, 1), 1, "R1"),
+            Placement("L3", 0, (1, 0), 1, "R2"),
+        ],
+        placed=3,
+        total=4,
+        score=7,
+        solve_time=1.25,
+        status="FEASIBLE",
+    )
     version_id = store.save_version(
-        school_id,
-        "Week A",
-        timetable(["L1", "L2", "L3"]),
-        options={"time_limit": 300, "strict": True},
-        job_id="job-1",
+        school_id, "Week A", good, options={"time_limit": 300, "strict": True}, job_id="job-1"
     )
     [listed] = store.list_versions(school_id)
     assert listed["id"] == version_id and listed["name"] == "Week A" and listed["draft"] is False
@@ -383,12 +391,23 @@ def test_save_list_load_a_version(store, school_id):
     }
     assert listed["options"] == {"time_limit": 300, "strict": True} and listed["job_id"] == "job-1"
     loaded = store.load_version(version_id)
-    assert [(p.lesson, p.slot) for p in loaded.placements] == [("L1", (0, 0)), ("L2", (0, 1)), ("L3", (0, 2))]
+    assert [(p.lesson, p.slot, p.room) for p in loaded.placements] == [
+        ("L1", (0, 0), "R1"),
+        ("L2", (0, 1), "R1"),
+        ("L3", (1, 0), "R2"),
+    ]
     assert loaded.placed == 3 and loaded.score == 7 and loaded.status == "FEASIBLE"
     frame = store.version_frame(version_id)
     assert list(frame["lesson"]) == ["L1", "L2", "L3"]
     assert list(frame["subject"]) == ["MA", "EN", "EN"] and frame.loc[1, "teachers"] == ["T1", "T2"]
     assert store.get_version(version_id)["school"] == school_id
+
+
+def test_conflicts_are_counted_by_the_independent_checker(store, school_id):
+    clash = Timetable(placements=[Placement("L1", 0, (0, 0), 1, "R1"), Placement("L2", 0, (0, 0), 1, "R2")])
+    version_id = store.save_version(school_id, "Clash", clash)
+    # Teacher T1 and class 7A (via 7A-1) are both double-booked; L3 is unplaced, which is not a conflict.
+    assert store.get_version(version_id)["stats"]["conflicts"] == 2
 
 
 def test_saving_again_replaces_the_timetable_and_drops_the_old_placements(store, school_id):
