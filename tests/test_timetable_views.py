@@ -14,6 +14,7 @@ from dashboard.timetable import Schedule, changes_frame, compare, grid_html, to_
 from dashboard.timetable.analytics import (
     analytics_figures,
     class_gaps,
+    subject_days,
     subject_spread,
     teacher_gaps,
     teacher_load,
@@ -344,12 +345,15 @@ def test_class_gaps_count_subgroups_and_subject_spread():
     timetable.placements.append(Placement("sc2", 0, (0, 4), 1, "lab"))
     spread = subject_spread(Schedule(school, timetable)).set_index("subject")
     assert spread.loc["Science", "same day"] == 1
+    days = subject_days(Schedule(school, timetable))
+    assert days.loc["Science"].tolist() == [3, 1] and days.loc["Maths"].tolist() == [1, 2]
 
 
 def test_analytics_figures_build(demo):
     figs = analytics_figures(Schedule(*demo))
     assert set(figs) == {"load", "teacher_gaps", "class_gaps", "spread"}
     assert figs["load"].title.text.startswith("Teacher load")
+    assert "0 same-day repeats" in figs["spread"].title.text
 
 
 # --- the version list ----------------------------------------------------------------------------

@@ -122,48 +122,70 @@ def _bars(frame: pd.DataFrame, label: str, value: str, title: str, color: str):
     return fig
 
 
-def analytics_figures(schedule: Schedule) -> dict:
-    """Bokeh figures: teacher load heatmap, gaps per teacher, gaps per class, subject spread."""
-    load = teacher_load(schedule)
-    days = list(load.columns)
-    teachers = list(load.index)
-    long = load.stack().reset_index()
-    long.columns = ["teacher", "day", "periods"]
+def subject_days(schedule: Schedule) -> pd.DataFrame:
+    """Blocks of each subject on each day, over all classes: one row per subject, one column per day."""
+    cal = schedule.school.calendar
+    counts: dict[str, list[int]] = {}
+    for e in schedule.entries:
+        counts.setdefault(e.subject, [0] * cal.n_days)[e.slot[0]] += 1
+    order = sorted(counts, key=lambda s: schedule.label("subject", s).lower())
+    return pd.DataFrame(
+        [counts[s] for s in order],
+        index=[schedule.label("subject", s) for s in order],
+        columns=list(cal.days),
+    )
+
+
+def _heatmap(frame: pd.DataFrame, what: str, value: str, title: str):
+    """Rows of ``frame`` down, its columns (days) across, cells shaded by value."""
+    days = list(frame.columns)
+    rows = list(frame.index)
+    long = frame.stack().reset_index()
+    long.columns = [what, "day", value]
     # A dict, not the DataFrame: bokeh's DataFrame path resets the index in place, which pandas deprecates.
     source = ColumnDataSource({c: list(long[c]) for c in long.columns})
-    high = max(1, int(long["periods"].max())) if len(long) else 1
+    high = max(1, int(long[value].max())) if len(long) else 1
     mapper = LinearColorMapper(palette=_BLUES, low=0, high=high)
-    heat = figure(
+    fig = figure(
         x_range=days,
-        y_range=list(reversed(teachers)) or [""],
+        y_range=list(reversed(rows)) or [""],
         width=420,
-        height=max(200, 14 * len(teachers) + 60),
-        title="Teacher load (periods per day)",
+        height=max(200, 14 * len(rows) + 80),
+        title=title,
         toolbar_location=None,
         tools="",
         x_axis_location="above",
     )
-    heat.rect(
+    fig.rect(
         x="day",
-        y="teacher",
+        y=what,
         width=1,
         height=1,
         source=source,
-        fill_color={"field": "periods", "transform": mapper},
+        fill_color={"field": value, "transform": mapper},
         line_color="white",
     )
-    heat.add_tools(HoverTool(tooltips=[("teacher", "@teacher"), ("day", "@day"), ("periods", "@periods")]))
-    heat.grid.grid_line_color = None
-    heat.xaxis.major_label_orientation = 0.7
+    fig.add_tools(HoverTool(tooltips=[(what, f"@{{{what}}}"), ("day", "@day"), (value, f"@{{{value}}}")]))
+    fig.grid.grid_line_color = None
+    fig.xaxis.major_label_orientation = 0.7
+    return fig
+
+
+def analytics_figures(schedule: Schedule) -> dict:
+    """Bokeh figures: teacher load heatmap, gaps per teacher, gaps per class, subject spread."""
+    repeats = int(subject_spread(schedule)["same day"].sum())
     return {
-        "load": heat,
+        "load": _heatmap(teacher_load(schedule), "teacher", "periods", "Teacher load (periods per day)"),
         "teacher_gaps": _bars(
             teacher_gaps(schedule), "teacher", "gaps", "Gaps per teacher (week)", "#e76f51"
         ),
         "class_gaps": _bars(
             class_gaps(schedule), "class", "gaps", "Gaps per class (worst subgroup)", "#2a9d8f"
         ),
-        "spread": _bars(
-            subject_spread(schedule), "subject", "same day", "Subject spread: same-day repeats", "#8d6cab"
+        "spread": _heatmap(
+            subject_days(schedule),
+            "subject",
+            "blocks",
+            f"Subject spread: blocks per day ({repeats} same-day repeat{'s' if repeats != 1 else ''})",
         ),
     }

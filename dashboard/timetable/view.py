@@ -264,7 +264,6 @@ class TimetableView(pn.viewable.Viewer):
                 filename=self.export_name(ext),
                 label=label,
                 button_type="primary",
-                button_style="outline",
                 embed=False,
             )
 
