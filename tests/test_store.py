@@ -487,3 +487,41 @@ def test_documents_carry_the_schema_version_and_newer_databases_are_refused(stor
     store.db.meta.update_one({"_id": "schema"}, {"$set": {"version": SCHEMA_VERSION + 1}})
     with pytest.raises(StoreError, match="newer than this program"):
         store_server.open(store.db.name)
+
+
+def test_migrations_run_in_order_when_a_store_opens(store, store_server, monkeypatch):
+    from store import migrations
+
+    ran = []
+
+    def add_colour(db):
+        ran.append(db.name)
+        db.subjects.update_many({"color": {"$exists": False}}, {"$set": {"color": ""}})
+
+    monkeypatch.setattr(migrations, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    monkeypatch.setitem(migrations.MIGRATIONS, SCHEMA_VERSION, add_colour)
+    again = store_server.open(store.db.name)
+    assert ran == [store.db.name]
+    assert store.db.meta.find_one({"_id": "schema"})["version"] == SCHEMA_VERSION + 1
+    again.close()
+
+
+def test_half_imported_schools_are_hidden_and_cleaned_up(store):
+    from datetime import UTC, datetime, timedelta
+
+    long_ago = datetime.now(UTC) - timedelta(hours=1)
+    store.db.schools.insert_one(
+        {
+            "_id": "crashed",
+            "name": "Crashed import",
+            "state": "importing",
+            "created": long_ago,
+            "updated": long_ago,
+        }
+    )
+    store.db.teachers.insert_one({"school": "crashed", "id": "T1", "name": "T1", "pos": 0})
+    assert store.list_schools() == []
+    with pytest.raises(NotFoundError):
+        store.load_school("crashed")
+    assert store.cleanup() == {"revisions": 0, "schools": 1}
+    assert store.db.teachers.count_documents({}) == 0
