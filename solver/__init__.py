@@ -1,5 +1,7 @@
 """The timetabling engine: a pure library, free of Panel and MongoDB."""
 
+from .checker import CheckReport, Violation, check
+from .demo import generate_demo
 from .domain import (
     HARD,
     Calendar,
@@ -28,10 +30,12 @@ from .io import (
     timetable_from_dict,
     timetable_to_dict,
 )
+from .validate import validate
 
 __all__ = [
     "HARD",
     "Calendar",
+    "CheckReport",
     "FormatError",
     "Group",
     "Lesson",
@@ -46,6 +50,9 @@ __all__ = [
     "Teacher",
     "Timetable",
     "Unplaced",
+    "Violation",
+    "check",
+    "generate_demo",
     "load_school",
     "load_timetable",
     "save_school",
@@ -54,4 +61,5 @@ __all__ = [
     "school_to_dict",
     "timetable_from_dict",
     "timetable_to_dict",
+    "validate",
 ]
