@@ -905,10 +905,24 @@ class TimetableModel:
         for block in self.blocks:
             want = placements.get(block.key)
             for opt in block.options:
-                take = want is not None and opt.slot == want[0] and opt.room in (want[1], None)
+                take = _matches(opt, want)
                 self.model.add_hint(opt.var, take)
+
+    def fix(self, placements: dict[tuple[str, int], tuple[Slot, str | None]]) -> None:
+        """Fix every option literal to the given placements (blocks missing from them are unplaced)."""
+        for block in self.blocks:
+            want = placements.get(block.key)
+            for opt in block.options:
+                self.model.add(opt.var == int(_matches(opt, want)))
 
     def size(self) -> tuple[int, int]:
         """(variables, constraints) of the built model."""
         proto = self.model.proto
         return len(proto.variables), len(proto.constraints)
+
+
+def _matches(option: Option, want: tuple[Slot, str | None] | None) -> bool:
+    """Whether an option is the placement ``want`` (start, room); a missing room on either side matches."""
+    if want is None or option.slot != tuple(want[0]):
+        return False
+    return option.room is None or want[1] is None or option.room == want[1]

@@ -253,12 +253,16 @@ class _Solver:
 
         ``fallback`` (a model and its solution) is returned when no solution of ``tm`` comes in time.
         """
-        if not tm.penalties or self.cancelled() or self.remaining() <= 0.05:
-            status = "cancelled" if self.cancelled() else ("optimal" if not tm.penalties else "feasible")
-            return self.timetable(*fallback, phase, status)
-        tm.minimize_soft()
-        tm.hint(found)
-        status, values = self.run(tm, f"optimise ({phase})", self.remaining(), optimise=True)
+        if not tm.penalties:
+            return self.timetable(*fallback, phase, "cancelled" if self.cancelled() else "optimal")
+        status, values = cp_model.UNKNOWN, None
+        if not self.cancelled() and self.remaining() > 0.05:
+            tm.minimize_soft()
+            tm.hint(found)
+            status, values = self.run(tm, f"optimise ({phase})", self.remaining(), optimise=True)
+        if values is None:
+            # No solution of the full model in time: score the timetable already found.
+            values = self.evaluate(tm, found)
         if values is None:
             return self.timetable(*fallback, phase, "cancelled" if self.cancelled() else "feasible")
         if self.cancelled():
@@ -268,6 +272,18 @@ class _Solver:
         else:
             label = "feasible"
         return self.timetable(tm, values, phase, label)
+
+    def evaluate(
+        self, tm: TimetableModel, found: dict[tuple[str, int], tuple[Slot, str | None]]
+    ) -> list[int] | None:
+        """A solution of ``tm`` with every block fixed where ``found`` has it: presolve alone solves it."""
+        tm.fix(found)
+        solver = cp_model.CpSolver()
+        solver.parameters.num_workers = 1
+        solver.parameters.max_time_in_seconds = 30.0
+        if solver.solve(tm.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return list(solver.response_proto.solution)
+        return None
 
     def apply_hint(self, tm: TimetableModel) -> None:
         """Start from a previous timetable's placements (re-solves after edits)."""
@@ -316,7 +332,9 @@ class _Solver:
 
 def _who(res: tuple[str, str]) -> str:
     kind, name = res
-    return {"teacher": "teacher", "students": "students", "room": "room"}[kind] + f" {name}"
+    if kind == "pool":
+        return "every room of " + ", ".join(name.split("+"))
+    return f"{kind} {name}"
 
 
 def explain(
@@ -337,11 +355,17 @@ def explain(
         if len(lesson.rooms) == 1:
             demand[("room", lesson.rooms[0])] += lesson.periods
     busy: dict[tuple[str, str], set] = {}
+    pool_use: Counter = Counter()
     for p in placements:
         lesson = school.lesson_by_id[p.lesson]
         cells = tm.covered(p.slot, p.length)
         for res in tm.resources_of(lesson) + ([("room", p.room)] if p.room else []):
             busy.setdefault(res, set()).update(cells)
+        pool = tm.pools.get(tuple(sorted(set(lesson.rooms))))
+        pool_use.update((pool, c) for c in cells if pool)
+    for (pool, cell), n in pool_use.items():
+        if n >= tm.capacity[pool]:
+            busy.setdefault(pool, set()).add(cell)
     hard_rules = [r for r in tm.active_rules() if tm.weight(r) >= HARD and r.type != "unavailable"]
     reasons = {}
     for block in unplaced:
@@ -364,9 +388,7 @@ def explain(
         for opt in block.options:
             cells = tm.covered(opt.slot, block.length)
             hit = [
-                res
-                for res in people + ([("room", opt.room)] if opt.room else [])
-                if busy.get(res, set()) & set(cells)
+                res for res in people + _rooms_of(tm, block, opt.room) if busy.get(res, set()) & set(cells)
             ]
             blockers.update(set(hit))
             free += not hit
@@ -386,6 +408,12 @@ def explain(
             ) + f"the {free} free times are ruled out by {why or 'other blocks'}"
         reasons[block.key] = f"no time left for this {block.length}-period block: {text}"
     return reasons
+
+
+def _rooms_of(tm: TimetableModel, block: BlockVars, room: str | None) -> list[tuple[str, str]]:
+    if block.pool is not None:
+        return [tm.pools[block.pool]]
+    return [("room", room)] if room else []
 
 
 def _no_time(school: School, tm: TimetableModel, block: BlockVars) -> str:

@@ -1,0 +1,440 @@
+"""The CP-SAT solver on small hand-made schools: every constraint family satisfied and violated, infeasible
+schools and their reasons, cancellation, progress, rebuilds and determinism. Every solve ends with the
+independent checker (``solved``)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from solver.checker import check
+from solver.domain import (
+    HARD,
+    Calendar,
+    Group,
+    Lesson,
+    Pin,
+    Room,
+    Rule,
+    School,
+    StudentClass,
+    Subject,
+    Teacher,
+    Timetable,
+)
+from solver.model import BuildOptions, TimetableModel
+from solver.solve import InvalidSchool, Progress, SolveOptions, solve
+
+FAST = SolveOptions(time_limit=20, stall_seconds=5)
+
+
+def make_school(
+    lessons: list[Lesson],
+    days: int = 1,
+    periods: int = 4,
+    breaks: list[tuple[int, int]] | None = None,
+    rules: list[Rule] | None = None,
+    groups: list[Group] | None = None,
+) -> School:
+    """A school with every teacher, class, room and subject the lessons name."""
+    groups = groups or []
+    group_ids = {g.id for g in groups}
+    classes = sorted(
+        {g for x in lessons for g in x.groups if g not in group_ids} | {g.class_id for g in groups}
+    )
+    return School(
+        name="test",
+        calendar=Calendar([f"D{d}" for d in range(days)], [f"P{p}" for p in range(periods)], breaks or []),
+        subjects=[Subject(s) for s in sorted({x.subject for x in lessons})],
+        teachers=[Teacher(t) for t in sorted({t for x in lessons for t in x.teachers})],
+        classes=[StudentClass(c) for c in classes],
+        groups=groups,
+        rooms=[Room(r) for r in sorted({r for x in lessons for r in x.rooms})],
+        lessons=lessons,
+        rules=rules or [],
+    )
+
+
+def solved(school: School, options: SolveOptions = FAST, **kw) -> tuple[Timetable, object]:
+    """Solve, run the independent checker, and check the solver agrees with it."""
+    tt = solve(school, options, **kw)
+    report = check(school, tt)
+    assert tt.placed == sum(p.length for p in tt.placements)
+    assert tt.total == school.total_periods()
+    if tt.complete and tt.phase == "complete":
+        assert report.hard == [], report.hard
+        assert tt.score == report.score
+        assert tt.breakdown == report.breakdown
+    return tt, report
+
+
+def at(tt: Timetable, lesson: str, block: int = 0) -> tuple[int, int]:
+    return next(p.slot for p in tt.placements if p.lesson == lesson and p.block == block)
+
+
+def room_of(tt: Timetable, lesson: str, block: int = 0) -> str | None:
+    return next(p.room for p in tt.placements if p.lesson == lesson and p.block == block)
+
+
+def L(id: str, teachers=(), groups=(), blocks=(1,), **kw) -> Lesson:
+    return Lesson(id, kw.pop("subject", "S"), list(teachers), list(groups), list(blocks), **kw)
+
+
+# ---------------------------------------------------------------- built-in hard rules
+
+
+def test_every_block_is_placed_once_and_contiguous_around_breaks():
+    school = make_school([L("a", ["T"], ["A"], [2, 2], min_days_apart=0)], periods=5, breaks=[(0, 2)])
+    tt, report = solved(school)
+    assert tt.complete and report.ok
+    starts = sorted(at(tt, "a", k) for k in (0, 1))
+    assert starts == [(0, 0), (0, 3)]
+
+
+def test_teacher_and_student_clashes():
+    school = make_school(
+        [L("a", ["T"], ["A"]), L("b", ["T"], ["B"]), L("c", ["U"], ["A"]), L("d", ["V"], ["B"])], periods=2
+    )
+    tt, report = solved(school)
+    assert tt.complete and report.ok
+    assert at(tt, "a") != at(tt, "b") and at(tt, "a") != at(tt, "c") and at(tt, "b") != at(tt, "d")
+
+
+def test_groups_of_one_division_may_run_together_but_not_across_divisions():
+    groups = [
+        Group("A1", "A", division="half"),
+        Group("A2", "A", division="half"),
+        Group("AF", "A", division="lang"),
+        Group("AG", "A", division="lang"),
+    ]
+    lessons = [
+        L("h1", ["T1"], ["A1"]),
+        L("h2", ["T2"], ["A2"]),
+        L("f", ["T3"], ["AF"]),
+        L("g", ["T4"], ["AG"]),
+    ]
+    school = make_school(lessons, periods=2, groups=groups)
+    tt, report = solved(school)
+    assert tt.complete and report.ok
+    assert at(tt, "h1") == at(tt, "h2") and at(tt, "f") == at(tt, "g") and at(tt, "h1") != at(tt, "f")
+
+
+def test_rooms_one_allowed_room_per_block_and_no_room_clash():
+    lessons = [
+        L("a", ["T1"], ["A"], [2], rooms=["R1", "R2"]),
+        L("b", ["T2"], ["B"], [2], rooms=["R1", "R2"]),
+        L("c", ["T3"], ["C"], [2], rooms=["R1", "R2"]),
+        L("d", ["T4"], ["D"], [1], rooms=["R2"]),
+    ]
+    school = make_school(lessons, periods=4)
+    tt, report = solved(school)
+    assert tt.complete and report.ok
+    assert all(p.room in ("R1", "R2") for p in tt.placements)
+    used = [(c, p.room) for p in tt.placements for c in range(p.slot[1], p.slot[1] + p.length)]
+    assert len(used) == len(set(used))
+
+
+def test_room_pool_too_small_leaves_a_block_unplaced():
+    lessons = [L(x, [f"T{x}"], [x.upper()], rooms=["R1", "R2"]) for x in "abc"]
+    mornings = [rule("unavailable", "all_groups", slots=[(0, 1)])]
+    tt, _ = solved(make_school(lessons, periods=2, rules=mornings))
+    assert tt.placed == 2 and len(tt.unplaced) == 1
+    assert "room" in tt.unplaced[0].reason
+
+
+def test_pins_are_respected():
+    lessons = [L("a", ["T"], ["A"], pinned=[Pin(0, (0, 2), "R2")], rooms=["R1", "R2"]), L("b", ["T"], ["A"])]
+    tt, report = solved(make_school(lessons, periods=3))
+    assert report.ok and at(tt, "a") == (0, 2) and room_of(tt, "a") == "R2"
+
+
+def test_min_days_apart():
+    school = make_school([L("a", ["T"], ["A"], [1, 1], min_days_apart=2)], days=3, periods=1)
+    tt, report = solved(school)
+    assert report.ok and {at(tt, "a", 0)[0], at(tt, "a", 1)[0]} == {0, 2}
+    day_off = [rule("unavailable", "teacher", "T", slots=[(2, 0)])]
+    impossible = make_school(
+        [L("a", ["T"], ["A"], [1, 1], min_days_apart=2)], days=3, periods=1, rules=day_off
+    )
+    tt, report = solved(impossible)
+    assert tt.placed == 1 and tt.phase == "partial" and report.ok is False
+    assert "1 day(s) apart" not in tt.unplaced[0].reason and "2 day(s) apart" in tt.unplaced[0].reason
+
+
+# ---------------------------------------------------------------- rule families
+
+
+def rule(type_: str, scope: str, target=None, weight: int = HARD, **params) -> Rule:
+    return Rule(f"{type_}-{scope}-{weight}", type_, scope, target, weight, params)
+
+
+def test_unavailable_hard_and_soft():
+    lessons = [L("a", ["T"], ["A"])]
+    hard = make_school(lessons, periods=2, rules=[rule("unavailable", "teacher", "T", slots=[(0, 0)])])
+    tt, report = solved(hard)
+    assert report.ok and at(tt, "a") == (0, 1)
+    everywhere = [(0, 0), (0, 1)]
+    soft = make_school(lessons, periods=2, rules=[rule("unavailable", "group", "A", 7, slots=everywhere)])
+    tt, report = solved(soft)
+    assert tt.complete and tt.score == 7 and report.score == 7
+    room = make_school(
+        [L("a", ["T"], ["A"], rooms=["R"])],
+        periods=2,
+        rules=[rule("unavailable", "room", "R", slots=[(0, 1)])],
+    )
+    tt, report = solved(room)
+    assert report.ok and at(tt, "a") == (0, 0)
+
+
+def test_hard_unavailable_everywhere_is_explained():
+    school = make_school(
+        [L("a", ["T"], ["A"], [2])], periods=3, rules=[rule("unavailable", "teacher", "T", slots=[(0, 1)])]
+    )
+    tt, _ = solved(school)
+    assert tt.placed == 0 and "unavailable times of teacher T" in tt.unplaced[0].reason
+
+
+def test_max_periods_per_day():
+    lessons = [L("a", ["T"], ["A"], [1, 1, 1], min_days_apart=0)]
+    hard = make_school(lessons, days=2, periods=3, rules=[rule("max_periods_per_day", "teacher", "T", max=2)])
+    tt, report = solved(hard)
+    assert report.ok and sorted(p.slot[0] for p in tt.placements).count(0) <= 2
+    one_day = make_school(
+        lessons, periods=3, rules=[rule("max_periods_per_day", "all_groups", weight=5, max=2)]
+    )
+    tt, report = solved(one_day)
+    assert tt.complete and tt.score == 5 and report.breakdown == {"max_periods_per_day-all_groups-5": 5}
+
+
+def test_max_gaps_per_day_and_week():
+    # Two singles on one day of 4 periods, the middle two periods unavailable for the class: not gaps.
+    lessons = [L("a", ["T"], ["A"], [1, 1], min_days_apart=0)]
+    unavailable = rule("unavailable", "teacher", "T", slots=[(0, 1), (0, 2)])
+    school = make_school(
+        lessons, periods=4, rules=[unavailable, rule("max_gaps_per_day", "teacher", "T", max=0)]
+    )
+    tt, report = solved(school)
+    assert tt.complete and report.ok
+    # A teacher pinned at the first and last period has 2 gaps: penalised per day and per week.
+    pinned = [L("a", ["T"], ["A"], [1, 1], min_days_apart=0, pinned=[Pin(0, (0, 0)), Pin(1, (0, 3))])]
+    soft = [
+        rule("max_gaps_per_day", "all_teachers", weight=3, max=1),
+        rule("max_gaps_per_week", "teacher", "T", 2, max=0),
+    ]
+    tt, report = solved(make_school(pinned, periods=4, rules=soft))
+    assert tt.score == 3 * 1 + 2 * 2 == report.score
+    hard = make_school(pinned, periods=4, rules=[rule("max_gaps_per_week", "teacher", "T", max=1)])
+    tt, report = solved(hard)
+    assert not tt.complete
+
+
+def test_gaps_are_avoided_when_possible():
+    lessons = [L("a", ["T"], ["A"], [1, 1], min_days_apart=0), L("b", ["U"], ["A"])]
+    school = make_school(lessons, periods=5, rules=[rule("max_gaps_per_day", "group", "A", max=0)])
+    tt, report = solved(school)
+    assert report.ok
+    used = sorted(p.slot[1] for p in tt.placements)
+    assert used == list(range(used[0], used[0] + 3))
+
+
+def test_min_and_max_days_per_week():
+    lessons = [L(x, ["T"], [x.upper()]) for x in "abc"]
+    spread_out = make_school(
+        lessons, days=3, periods=3, rules=[rule("min_days_per_week", "teacher", "T", min=3)]
+    )
+    tt, report = solved(spread_out)
+    assert report.ok and len({p.slot[0] for p in tt.placements}) == 3
+    packed = make_school(lessons, days=3, periods=3, rules=[rule("max_days_per_week", "all_teachers", max=1)])
+    tt, report = solved(packed)
+    assert report.ok and len({p.slot[0] for p in tt.placements}) == 1
+    pinned = [L(x, ["T"], [x.upper()], pinned=[Pin(0, (i, 0))]) for i, x in enumerate("abc")]
+    soft = make_school(pinned, days=3, periods=1, rules=[rule("max_days_per_week", "teacher", "T", 4, max=1)])
+    tt, report = solved(soft)
+    assert tt.score == 8 == report.score
+
+
+def test_subject_spread_hard_soft_and_relaxed_by_strict_balancing():
+    lessons = [L("m1", ["T"], ["A"], subject="M"), L("m2", ["U"], ["A"], subject="M")]
+    two_days = make_school(lessons, days=2, periods=2, rules=[rule("subject_spread", "all_groups")])
+    tt, report = solved(two_days)
+    assert report.ok and at(tt, "m1")[0] != at(tt, "m2")[0]
+    # One day only: strict balancing cannot place both, the relaxed phase can.
+    one_day = make_school(
+        lessons, days=1, periods=2, rules=[rule("subject_spread", "subject", "M", weight=50)]
+    )
+    tt, report = solved(one_day)
+    assert tt.complete and tt.phase == "complete-relaxed-balancing"
+    assert report.ok and report.score == 50
+    one_day_hard = make_school(lessons, days=1, periods=2, rules=[rule("subject_spread", "group", "A")])
+    tt, report = solved(one_day_hard)
+    assert tt.complete and tt.phase == "complete-relaxed-balancing" and not report.ok
+    # Without strict balancing the soft rule is simply paid for.
+    tt, report = solved(one_day, SolveOptions(time_limit=20, stall_seconds=5, strict_balancing=False))
+    assert tt.phase == "complete" and tt.score == 50
+
+
+def test_preferred_times():
+    slots = [(0, 2), (0, 3)]
+    lessons = [L("a", ["T"], ["A"], [2])]
+    hard = make_school(lessons, periods=4, rules=[rule("preferred_times", "lesson", "a", slots=slots)])
+    tt, report = solved(hard)
+    assert report.ok and at(tt, "a") == (0, 2)
+    start_only = [rule("preferred_times", "teacher", "T", slots=[(0, 1)], mode="start")]
+    tt, report = solved(make_school(lessons, periods=4, rules=start_only))
+    assert report.ok and at(tt, "a") == (0, 1)
+    blocked = make_school(
+        [*lessons, L("b", ["U"], ["A"], [2], pinned=[Pin(0, (0, 2))])],
+        periods=4,
+        rules=[rule("preferred_times", "group", "A", 9, slots=slots)],
+    )
+    tt, report = solved(blocked)
+    assert tt.complete and tt.score == 9 == report.score
+
+
+# ---------------------------------------------------------------- infeasible schools
+
+
+def test_triangle_of_clashes_places_two_and_explains_the_third():
+    lessons = [L("a", ["T1"], ["A"]), L("b", ["T1"], ["B"]), L("c", ["T2"], ["A", "B"])]
+    tt, report = solved(make_school(lessons, periods=2))
+    assert tt.phase == "partial" and tt.placed == 2 and tt.total == 3
+    (missing,) = tt.unplaced
+    assert "possible times is taken" in missing.reason
+    assert len(report.hard) == 1  # the unplaced block, and nothing else
+
+
+def test_invalid_school_is_refused_with_every_problem():
+    school = make_school([L("a", ["T"], ["A"], [0])], periods=2)
+    school.lessons.append(L("b", ["Nobody"], ["A"]))
+    with pytest.raises(InvalidSchool) as err:
+        solve(school, FAST)
+    assert len(err.value.problems) >= 2
+
+
+# ---------------------------------------------------------------- control
+
+
+def busy_school(classes: int = 8) -> School:
+    """Big enough to take a few seconds."""
+    lessons = []
+    for c in range(classes):
+        for s in range(6):
+            lessons.append(L(f"{c}-{s}", [f"T{(c + s) % 9}"], [f"C{c}"], [2, 1, 1, 1], subject=f"S{s}"))
+    rules = [
+        rule("max_gaps_per_day", "all_teachers", weight=5, max=0),
+        rule("max_gaps_per_day", "all_groups", weight=5, max=0),
+        rule("subject_spread", "all_groups", weight=3),
+    ]
+    return make_school(lessons, days=5, periods=7, rules=rules)
+
+
+def test_progress_is_reported_and_cancel_returns_the_best_so_far():
+    school = busy_school()
+    reports: list[Progress] = []
+    cancel = threading.Event()
+
+    def on_progress(p: Progress) -> None:
+        reports.append(p)
+        if p.placed == p.total and p.phase.startswith("optimise"):
+            cancel.set()
+
+    tt, report = solved(
+        school, SolveOptions(time_limit=60, stall_seconds=30), progress=on_progress, cancel=cancel
+    )
+    assert reports and reports[-1].total == school.total_periods()
+    assert tt.status == "cancelled" and tt.complete and report.ok
+    times = [p.elapsed for p in reports]
+    assert times == sorted(times)
+
+
+def test_cancel_before_the_solve_starts():
+    cancel = threading.Event()
+    cancel.set()
+    tt, _ = solved(busy_school(), SolveOptions(time_limit=60), cancel=cancel)
+    assert tt.status == "cancelled" and tt.placed < tt.total
+
+
+def test_rebuilding_never_duplicates_lessons():
+    school = busy_school()
+    for options in (
+        BuildOptions(),
+        BuildOptions(require_all=False),
+        BuildOptions(balancing="strict", soft=False),
+    ):
+        tm = TimetableModel(school, options)
+        first = tm.size()
+        tm.build()
+        tm.build()
+        assert tm.size() == first
+        assert len(tm.blocks) == sum(len(x.blocks) for x in school.lessons)
+        assert TimetableModel(school, options).size() == first
+
+
+def test_deterministic_mode_gives_the_same_timetable():
+    school = busy_school(classes=3)
+    options = SolveOptions(time_limit=4, deterministic=True, seed=3)
+    first, _ = solved(school, options)
+    second, _ = solved(school, options)
+    assert first.placements == second.placements and first.score == second.score
+
+
+def test_hint_from_a_previous_timetable():
+    school = busy_school()
+    first, _ = solved(school, SolveOptions(time_limit=20, stall_seconds=2))
+    again, report = solved(school, SolveOptions(time_limit=20, stall_seconds=2, hint=first))
+    assert again.complete and report.ok and again.score <= first.score + 50
+
+
+# ---------------------------------------------------------------- generated schools
+
+
+@st.composite
+def small_schools(draw) -> School:
+    days = draw(st.integers(1, 3))
+    periods = draw(st.integers(2, 5))
+    breaks = [(d, 1) for d in range(days)] if periods >= 4 and draw(st.booleans()) else []
+    n_teachers = draw(st.integers(1, 3))
+    groups = [Group("A1", "A", division="h"), Group("A2", "A", division="h")]
+    audiences = [["A"], ["A1"], ["A2"], ["B"], ["A1", "B"]]
+    lessons = []
+    for i in range(draw(st.integers(1, 6))):
+        blocks = draw(st.lists(st.integers(1, 2), min_size=1, max_size=2))
+        lessons.append(
+            L(
+                f"L{i}",
+                [f"T{draw(st.integers(0, n_teachers - 1))}"],
+                draw(st.sampled_from(audiences)),
+                blocks,
+                min_days_apart=draw(st.integers(0, 1)),
+                rooms=draw(st.sampled_from([[], ["R1"], ["R1", "R2"]])),
+                subject=draw(st.sampled_from(["M", "E"])),
+            )
+        )
+    rules = []
+    if draw(st.booleans()):
+        rules.append(rule("max_gaps_per_day", "all_groups", weight=draw(st.sampled_from([2, HARD])), max=0))
+    if draw(st.booleans()):
+        rules.append(
+            rule("max_periods_per_day", "all_teachers", weight=draw(st.sampled_from([3, HARD])), max=2)
+        )
+    if draw(st.booleans()):
+        rules.append(rule("subject_spread", "all_groups", weight=4))
+    if draw(st.booleans()):
+        rules.append(rule("min_days_per_week", "all_teachers", weight=6, min=2))
+    return make_school(lessons, days=days, periods=periods, breaks=breaks, rules=rules, groups=groups)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small_schools())
+def test_generated_schools_agree_with_the_checker(school: School):
+    try:
+        tt, report = solved(school, SolveOptions(time_limit=10, stall_seconds=3))
+    except InvalidSchool:
+        return
+    # Only the unplaced blocks (and relaxed spread) may break hard rules; everything placed is consistent.
+    other = [v for v in report.hard if v.type not in ("unplaced", "subject_spread")]
+    assert other == [], other
+    assert tt.placed + sum(u.periods for u in tt.unplaced) == tt.total
