@@ -70,6 +70,13 @@ def main() -> None:
         model = store.load_school(big_id)
         rows.append(
             (
+                "  the same, passing the solved school",
+                None,
+                timed(lambda: store.save_version(big_id, "bench", big_timetable, school=model), args.runs),
+            )
+        )
+        rows.append(
+            (
                 "load one version's placements",
                 0.3,
                 timed(lambda: store.load_version(version_id, model), args.runs),
