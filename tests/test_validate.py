@@ -1,7 +1,12 @@
 """Validation finds every problem at once, each naming the item, the field and a fix."""
 
+import json
+import re
+from pathlib import Path
+
 import pytest
 
+from solver import school_from_dict
 from solver.demo import generate_demo
 from solver.domain import Calendar, Group, Lesson, Pin, Room, Rule, School, StudentClass, Subject, Teacher
 from solver.validate import validate
@@ -207,3 +212,9 @@ def test_duplicate_ids_and_class_group_name_clash():
 def test_disabled_lessons_do_not_count_towards_demand():
     school = make_school([Lesson(f"L{i}", "MATH", ["T1"], ["7A"], [1], enabled=i < 8) for i in range(12)])
     assert validate(school) == []
+
+
+def test_documented_example_reads_and_validates():
+    text = (Path(__file__).parents[1] / "docs" / "school-format.md").read_text()
+    example = re.search(r"## Example\n\n```json\n(.*?)```", text, re.DOTALL).group(1)
+    assert validate(school_from_dict(json.loads(example))) == []
