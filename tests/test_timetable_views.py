@@ -508,3 +508,20 @@ def test_page_without_versions_says_what_to_do(stored):
     assert view.version is None
     assert "Generate" in view.message
     assert "Generate" in view.grid_html()
+
+
+def test_a_version_deleted_meanwhile_is_one_clear_toast(stored):
+    store, school_id, first, *_ = stored
+    school = store.load_school(school_id)
+    gone = store.save_version(school_id, "gone soon", Timetable(placed=0, total=school.total_periods()))
+    state = AppState(store, None, school=school_id, version=first)
+    view = TimetableView(state)
+    assert view.version == first
+    store.delete_version(gone)
+    view.version = gone
+    assert view.schedule is None
+    assert "Pick a version" in view.grid_html() and view.unplaced().empty
+    errors = [m for kind, m in state.toasts if kind == "error"]
+    assert errors == [f"Opening the version failed: version '{gone}' does not exist"]
+    state.data_revision += 1
+    assert gone not in view.param.version.objects and view.version != gone

@@ -47,9 +47,8 @@ class TimetableView(pn.viewable.Viewer):
         self._item_by_kind: dict[str, str] = {}
         self._labels: dict[str, str] = {}
         self._layout: pn.Column | None = None
+        self._failed: set[tuple] = set()
         self.refresh()
-        if getattr(state, "version", "") and state.version in self.param.version.objects:
-            self.version = state.version
         state.param.watch(lambda e: self.refresh(), ["school", "data_revision", "jobs_revision"])
         state.param.watch(self._follow_state, ["version"])
 
@@ -61,7 +60,8 @@ class TimetableView(pn.viewable.Viewer):
         raw = self.state.attempt(lambda: list(self.state.store.list_versions(school)), "Loading versions")
         frame = versions_frame(raw or []) if school else versions_frame([])
         ids = list(frame["id"])
-        current = self.version if self.version in ids else (ids[0] if ids else None)
+        wanted = getattr(self.state, "version", "")
+        current = next((v for v in (self.version, wanted) if v in ids), ids[0] if ids else None)
         self.param.update(versions=frame)
         self.param.version.objects = ids
         self._labels = {r.id: f"{r.name} ({r.created})" for r in frame.itertuples()}
@@ -81,12 +81,19 @@ class TimetableView(pn.viewable.Viewer):
     @property
     def schedule(self) -> Schedule | None:
         """The version shown, loaded through the store (once), or None."""
-        if not self.version:
+        return self._open(self.version, "Opening the version")
+
+    def _open(self, version_id: str | None, what: str) -> Schedule | None:
+        if not version_id:
             return None
-        revision = getattr(self.state, "data_revision", 0)
-        return self.state.attempt(
-            lambda: self.cache.get(self.version, self.state.school, revision), "Opening the version"
-        )
+        key = (version_id, self.state.school, getattr(self.state, "data_revision", 0))
+        # A version that failed to load is reported once, not by every pane that asks for it.
+        if key in self._failed:
+            return None
+        schedule = self.state.attempt(lambda: self.cache.get(key[0], key[1], key[2]), what)
+        if schedule is None:
+            self._failed.add(key)
+        return schedule
 
     def name_of(self, version_id: str | None) -> str:
         rows = self.versions[self.versions["id"] == version_id] if len(self.versions) else []
@@ -109,7 +116,11 @@ class TimetableView(pn.viewable.Viewer):
     def _items(self) -> None:
         schedule = self.schedule
         items = schedule.items(self.kind) if schedule else {}
-        self.param.item.objects = {name: id for id, name in items.items()}
+        names = list(items.values())
+        # Two teachers may share a name; the selector needs distinct labels.
+        self.param.item.objects = {
+            (name if names.count(name) == 1 else f"{name} ({id})"): id for id, name in items.items()
+        }
         wanted = self._item_by_kind.get(self.kind)
         self.item = wanted if wanted in items else next(iter(items), None)
 
@@ -135,21 +146,12 @@ class TimetableView(pn.viewable.Viewer):
             return schedule.unplaced_frame()
         return schedule.unplaced_frame(self.kind, self.item)
 
-    def breakdown(self) -> pd.DataFrame:
-        schedule = self.schedule
-        return schedule.breakdown_frame() if schedule is not None else pd.DataFrame()
-
     def changes(self) -> tuple[pd.DataFrame, dict[str, int]]:
         """What changed from the compared version to the one shown, and how many changes of each kind."""
         new = self.schedule
         if new is None or not self.compare_to:
             return pd.DataFrame(), summary([])
-        old = self.state.attempt(
-            lambda: self.cache.get(
-                self.compare_to, self.state.school, getattr(self.state, "data_revision", 0)
-            ),
-            "Opening the version to compare",
-        )
+        old = self._open(self.compare_to, "Opening the version to compare")
         if old is None:
             return pd.DataFrame(), summary([])
         found = compare(old, new)
@@ -268,7 +270,9 @@ class TimetableView(pn.viewable.Viewer):
             )
 
             def rename(*_):
-                widget.filename = self.export_name(ext)
+                widget.param.update(filename=self.export_name(ext), disabled=self.version is None)
+
+            rename()
 
             self.param.watch(rename, ["version", "export_kind", "versions"])
             return widget
