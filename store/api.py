@@ -94,6 +94,9 @@ SCOPE_TARGETS: dict[str, tuple[str, ...]] = {
 }
 """What a rule's ``target`` names, by scope. The ``all_*`` scopes have no target."""
 
+PARAM_REFS = ("rooms", "lessons", "teachers", "subjects")
+"""Rule parameters that list ids of these kinds (parameter kind ``ids`` in solver.rules)."""
+
 INTERNAL = ("_id", "school", "pos", "schema")
 
 
@@ -125,6 +128,9 @@ def outgoing(kind: str, doc: dict) -> list[tuple[str, tuple[str, ...], str]]:
             refs.append(("target", kinds, target))
         elif kinds and isinstance(target, list):
             refs += [("target", kinds, x) for x in target if isinstance(x, str)]
+        for name, value in (doc.get("params") or {}).items():
+            if name in PARAM_REFS and isinstance(value, list):
+                refs += [(f"params.{name}", (name,), x) for x in value if isinstance(x, str)]
     return refs
 
 
@@ -781,7 +787,9 @@ class Store:
             for (k, item_id), doc in edited.items():
                 if (k, item_id) not in deleted:
                     fields = {
-                        f: doc[f] for f in ("teachers", "groups", "rooms", "pinned", "target") if f in doc
+                        f: doc[f]
+                        for f in ("teachers", "groups", "rooms", "pinned", "target", "params")
+                        if f in doc
                     }
                     self.db[k].update_one({"school": school_id, "id": item_id}, {"$set": fields})
             for k, item_id in deleted:
@@ -813,6 +821,11 @@ class Store:
                     for pin in doc.get("pinned", []):
                         if pin.get("room") == i:
                             pin["room"] = None
+                elif rk == "rules" and field.startswith("params."):
+                    name = field.split(".", 1)[1]
+                    doc["params"][name] = [x for x in doc["params"][name] if x != i]
+                    if not doc["params"][name]:
+                        todo.append((rk, rid))
                 elif rk == "rules" and doc["scope"] == "lessons":
                     doc["target"] = [x for x in doc["target"] if x != i]
                     if not doc["target"]:

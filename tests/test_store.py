@@ -525,3 +525,20 @@ def test_half_imported_schools_are_hidden_and_cleaned_up(store):
         store.load_school("crashed")
     assert store.cleanup() == {"revisions": 0, "schools": 1}
     assert store.db.teachers.count_documents({}) == 0
+
+
+def test_rule_parameters_that_list_ids_are_references(store, school_id):
+    rule = {
+        "id": "R-rooms",
+        "type": "preferred_rooms",
+        "scope": "lesson",
+        "target": "L2",
+        "weight": 80,
+        "params": {"rooms": ["R1", "R2"]},
+    }
+    with pytest.raises(ValidationError, match="rule R-rooms.params.rooms: unknown room 'R7'"):
+        store.create(school_id, "rules", {**rule, "params": {"rooms": ["R1", "R7"]}})
+    store.create(school_id, "rules", rule)
+    assert ("rules", "R-rooms", "params.rooms") in store.referrers(school_id, "rooms", "R1")
+    store.delete(school_id, "rooms", "R1", cascade=True)
+    assert store.get(school_id, "rules", "R-rooms")["params"] == {"rooms": ["R2"]}
