@@ -192,8 +192,10 @@ def test_timetables_page_grids_downloads_and_print(dashboard, browser, tmp_path)
         page.get_by_role("button", name="Print view (HTML)").click()
     printed = tmp_path / "print.html"
     download.value.save_as(printed)
-    view = browser.new_page(viewport={"width": 1200, "height": 850})
+    # An A4 landscape sheet at 96 dpi, with print styles, shows what the first printed page looks like.
+    view = browser.new_page(viewport={"width": 1123, "height": 794})
     view.goto(printed.as_uri())
+    view.emulate_media(media="print")
     assert view.locator("section.tt-page").count() == len(school.classes)
     view.screenshot(path=str(ARTIFACTS / "timetables-print.png"))
     pdf = view.pdf(format="A4", landscape=True, print_background=True)
