@@ -842,6 +842,33 @@ class Store:
         rows = self.list(school_id, kind)
         return pd.DataFrame(rows).reset_index(drop=True) if rows else pd.DataFrame(columns=["id"])
 
+    def schools_frame(self) -> pd.DataFrame:
+        """Every school with its counts as columns, for notebooks."""
+        rows = [
+            {"id": s["id"], "name": s["name"], "created": s["created"], **s["counts"]}
+            for s in self.list_schools()
+        ]
+        return pd.DataFrame(rows, columns=["id", "name", "created", *KINDS, "versions"])
+
+    def versions_frame(self, school_id: str) -> pd.DataFrame:
+        """The school's versions, newest first, with their stats as columns, for notebooks."""
+        columns = [
+            "id",
+            "name",
+            "created",
+            "draft",
+            "placed",
+            "total",
+            "unplaced",
+            "conflicts",
+            "score",
+            "solve_time",
+            "job_id",
+            "options",
+        ]
+        rows = [{**v, **v["stats"]} for v in self.list_versions(school_id)]
+        return pd.DataFrame(rows, columns=columns)
+
     # Versions.
 
     def save_version(

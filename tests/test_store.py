@@ -357,6 +357,12 @@ def test_frames_for_every_kind(store, school_id):
     assert list(frame["id"]) == ["L1", "L2", "L3"]
     assert list(store.frame(school_id, "teachers")["name"]) == ["Ann", "Bob"]
     assert store.frame(store.create_school("Empty"), "rooms").empty
+    schools = store.schools_frame()
+    assert list(schools["name"]) == ["Small school", "Empty"] and list(schools["lessons"]) == [3, 0]
+    store.save_version(school_id, "A", timetable(["L1"]))
+    versions = store.versions_frame(school_id)
+    assert list(versions["name"]) == ["A"] and list(versions["placed"]) == [1]
+    assert store.versions_frame(store.list_schools()[1]["id"]).empty
 
 
 # Versions and safe saves
