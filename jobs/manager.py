@@ -104,6 +104,8 @@ class _Run:
     slot: str | None
     cancel: threading.Event = field(default_factory=threading.Event)
     keep: str = "draft"
+    asked: bool = False
+    """A person asked to cancel (rather than a shutdown stopping the solve)."""
     lock: threading.Lock = field(default_factory=threading.Lock)
     solving: bool = True
     lost: bool = False
@@ -311,7 +313,7 @@ class JobManager:
                 log=[_line(f"Cancel requested ({keep}).")],
             )
             if run is not None:
-                run.keep = keep
+                run.keep, run.asked = keep, True
                 run.cancel.set()
             return self.get(job_id)
         if status == SAVE_FAILED:
@@ -409,7 +411,7 @@ class JobManager:
             t.join(max(0.0, deadline - time.monotonic()))
         try:
             self.docs.expire_leases(self.worker_id, time.time())
-        except Exception as e:  # noqa: BLE001 - the database may be gone at exit; leases then expire on their own
+        except Exception as e:  # noqa: BLE001 - the database may be gone at exit; leases run out anyway
             logger.warning("could not end the leases of %s: %s", self.worker_id, e)
 
     # ================================================================== queueing
@@ -434,6 +436,7 @@ class JobManager:
             "elapsed": 0.0,
             "message": "Waiting for a free worker.",
             "created": t,
+            "seq": time.time(),
             "started": None,
             "finished": None,
             "updated": t,
@@ -455,7 +458,7 @@ class JobManager:
                 self.docs.update(
                     retry_of["id"], None, {"retried_by": job_id}, log=[_line(f"Retried as job {job_id}.")]
                 )
-            except Exception as e:  # noqa: BLE001 - the link is a convenience; the new job is queued either way
+            except Exception as e:  # noqa: BLE001 - the link is a convenience; the job is queued anyway
                 logger.warning("could not link job %s to its retry %s: %s", retry_of["id"], job_id, e)
         self._has_queued = True
         self._wake.set()
@@ -552,7 +555,7 @@ class JobManager:
             return
         with run.lock:
             run.solving = False
-        if run.lost or self._stop.is_set():
+        if run.lost or (self._stop.is_set() and not run.asked):
             logger.warning(
                 "job %s stopped without saving: %s", run.job_id, "lease lost" if run.lost else "shutdown"
             )
@@ -688,7 +691,8 @@ class JobManager:
         summary.update(version_id=version_id, draft=pending.draft)
         what = "draft" if pending.draft else "version"
         message = (
-            f"Saved {what} '{pending.version_name}': {summary['placed']} of {summary['total']} periods placed, "
+            f"Saved {what} '{pending.version_name}': "
+            f"{summary['placed']} of {summary['total']} periods placed, "
             f"score {summary['score']}."
         )
         fields = {
@@ -840,7 +844,8 @@ class JobManager:
             },
             [
                 _line(
-                    f"Process {self.worker_id} takes over saving the kept timetable (was {doc.get('worker')})."
+                    f"Process {self.worker_id} takes over saving the kept timetable "
+                    f"(was {doc.get('worker')})."
                 )
             ],
         )
@@ -879,7 +884,7 @@ class JobManager:
     def _spool_remove(self, job_id: str) -> None:
         self._spool_path(job_id).unlink(missing_ok=True)
 
-    # ================================================================== keeping: live fields, leases, recovery
+    # ================================================================== live fields, leases, recovery
 
     def _keep(self) -> None:
         last_beat = 0.0
@@ -924,7 +929,7 @@ class JobManager:
             if run.solving:
                 self._check_lost(run)
         elif result.get("cancel_requested") in ("draft", "discard") and not run.cancel.is_set():
-            run.keep = result["cancel_requested"]
+            run.keep, run.asked = result["cancel_requested"], True
             run.cancel.set()
 
     def _beat(self) -> None:
@@ -939,7 +944,7 @@ class JobManager:
                 with self._lock:
                     run = self._runs.get(req["_id"])
                 if run is not None and not run.cancel.is_set():
-                    run.keep = req["cancel_requested"]
+                    run.keep, run.asked = req["cancel_requested"], True
                     run.cancel.set()
             else:
                 with self._lock:

@@ -8,9 +8,9 @@ number of running jobs per school across processes: one document per slot, taken
 
 Two gaps of nx-27017 0.8.1 are worked around here. A missing field does not equal ``None`` (unlike
 MongoDB), so queries match explicit values with ``$in`` rather than ``{"$ne": None}``. A top-level
-datetime written by ``$set`` comes back as text, so times that are compared in queries or in code
-(``lease_until``, a slot's ``at``) are Unix seconds, and times shown to people (``started``,
-``heartbeat``...) are turned back into datetimes when read.
+datetime written by ``$set`` comes back as text, and dates compare only to the second, so the times that
+are compared or sorted (``lease_until``, a slot's ``at``, the queue order ``seq``) are Unix seconds,
+and the times shown to people (``started``, ``heartbeat``...) are turned back into datetimes when read.
 """
 
 from __future__ import annotations
@@ -96,10 +96,10 @@ class JobDocs:
         self.slots = db["job_slots"]
 
     def ensure_indexes(self) -> None:
-        self.jobs.create_index([("worker", ASCENDING), ("status", ASCENDING), ("created", ASCENDING)])
-        self.jobs.create_index([("school_id", ASCENDING), ("created", DESCENDING)])
+        self.jobs.create_index([("worker", ASCENDING), ("status", ASCENDING), ("seq", ASCENDING)])
+        self.jobs.create_index([("school_id", ASCENDING), ("seq", DESCENDING)])
         self.jobs.create_index([("status", ASCENDING), ("lease_until", ASCENDING)])
-        self.jobs.create_index([("created", DESCENDING)])
+        self.jobs.create_index([("seq", DESCENDING)])
 
     # ------------------------------------------------------------------ reading
 
@@ -116,7 +116,7 @@ class JobDocs:
             query["school_id"] = str(school_id)
         if active_only:
             query["status"] = {"$in": list(UNFINISHED)}
-        order = [("created", DESCENDING), ("_id", DESCENDING)]
+        order = [("seq", DESCENDING), ("_id", DESCENDING)]
         docs = list(self.jobs.find(query, {**_HIDDEN, "log": 0}).sort(order).limit(limit))
         positions = self._positions() if any(d.get("status") == QUEUED for d in docs) else {}
         return [_out(d, positions.get(d["_id"])) for d in docs]
@@ -128,16 +128,16 @@ class JobDocs:
                 "worker": doc.get("worker"),
                 "status": QUEUED,
                 "$or": [
-                    {"created": {"$lt": doc["created"]}},
-                    {"created": doc["created"], "_id": {"$lt": doc["_id"]}},
+                    {"seq": {"$lt": doc["seq"]}},
+                    {"seq": doc["seq"], "_id": {"$lt": doc["_id"]}},
                 ],
             }
         )
         return ahead + 1
 
     def _positions(self) -> dict[str, int]:
-        queued = self.jobs.find({"status": QUEUED}, {"worker": 1, "created": 1}).sort(
-            [("created", ASCENDING), ("_id", ASCENDING)]
+        queued = self.jobs.find({"status": QUEUED}, {"worker": 1, "seq": 1}).sort(
+            [("seq", ASCENDING), ("_id", ASCENDING)]
         )
         counters: dict[Any, int] = {}
         positions = {}
@@ -149,8 +149,8 @@ class JobDocs:
     def queued_for(self, worker: str) -> list[dict]:
         """The worker's queued jobs, oldest first."""
         return list(
-            self.jobs.find({"worker": worker, "status": QUEUED}, {"school_id": 1, "created": 1}).sort(
-                [("created", ASCENDING), ("_id", ASCENDING)]
+            self.jobs.find({"worker": worker, "status": QUEUED}, {"school_id": 1, "seq": 1}).sort(
+                [("seq", ASCENDING), ("_id", ASCENDING)]
             )
         )
 

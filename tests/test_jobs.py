@@ -181,7 +181,8 @@ def test_the_limit_per_school_holds_a_job_back(store, large_school, make_manager
     wait_for(jm, second, lambda d: d["status"] == "running")
     for job_id in (second, elsewhere):
         jm.cancel(job_id, keep="discard")
-        assert jm.wait(job_id)["status"] == "cancelled"
+        doc = jm.wait(job_id)
+        assert doc["status"] == "cancelled", doc
 
 
 def test_retry_and_delete(store, small_school, make_manager):

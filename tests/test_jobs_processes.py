@@ -207,7 +207,8 @@ def test_a_save_while_the_database_is_down_is_kept_and_saved_when_it_returns(tmp
         assert "Saving version 'Week A' failed (attempt 2)" in doc["error"]
         assert "The timetable is kept" in doc["error"]
         assert any("failed (attempt 1)" in line for line in doc["log"])
-        assert JobDocs(store.db).get(job_id, with_result=True)["result_data"]["timetable"] == kept["timetable"]
+        in_document = JobDocs(store.db).get(job_id, with_result=True)["result_data"]
+        assert in_document["timetable"] == kept["timetable"]
         assert store.list_versions(school_id) == []
 
         jm.retry_save(job_id)
