@@ -224,3 +224,52 @@ def test_a_save_while_the_database_is_down_is_kept_and_saved_when_it_returns(tmp
         jm.shutdown()
         store.close()
         server.stop()
+
+
+def test_a_result_spooled_by_a_killed_process_is_saved_by_the_next_one(tmp_path):
+    server = EmbeddedServer(tmp_path / "database")
+    server.ensure_running()
+    store = open_store(uri=server.uri, db_name="spooled", retry_for=1)
+    spool = tmp_path / "spool"
+    child = None
+    jm = None
+    try:
+        school_id = store.import_school(generate_demo(periods=60, seed=1), "School")
+        env = {**os.environ, "MONGODB_URI": server.uri, "MONGODB_DB": "spooled", "PYTHONPATH": str(ROOT)}
+        child = subprocess.Popen(
+            [sys.executable, "-c", SERVING_PROCESS, school_id, str(spool), "6", "Week A"],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        child.stdout.readline()
+        job_id = child.stdout.readline().strip()
+        docs = JobDocs(store.db)
+        wait_doc(docs.get, job_id, solving)
+        server.kill()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not (spool / f"{job_id}.json").exists():
+            time.sleep(0.1)
+        kept = json.loads((spool / f"{job_id}.json").read_text())
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(timeout=30)
+
+        server.ensure_running()
+        jm = JobManager(store, workers=1, min_time_limit=1, spool_dir=spool, heartbeat_seconds=0.5)
+        doc = jm.wait(job_id, timeout=60)
+        assert doc["status"] == "completed", doc
+        assert doc["worker"] == jm.worker_id
+        assert any("takes over saving the kept timetable" in line for line in doc["log"])
+        saved = store.load_version(doc["result"]["version_id"])
+        assert saved.placed == kept["timetable"]["placed"] > 0
+        assert not (spool / f"{job_id}.json").exists()
+    finally:
+        if child is not None and child.poll() is None:
+            child.kill()
+        if jm is not None:
+            jm.shutdown()
+        store.close()
+        server.stop()
