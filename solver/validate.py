@@ -15,6 +15,9 @@ What is checked:
   wrong kind, weights outside 1..100;
 - capacity: a teacher, subgroup or set of rooms that must give more periods than it is available
   (breaks, hard unavailable times and hard max periods per day taken into account);
+- lessons that fit nowhere: a block with no allowed start once breaks, hard unavailable times of its
+  teachers, students and rooms and hard preferred times are taken out, or too few such days for its
+  blocks to be ``min_days_apart``;
 - pins that put one teacher, subgroup or room in two places at once.
 """
 
@@ -49,6 +52,7 @@ def validate(school: School) -> list[Problem]:
     if not v.problems:
         # Capacity and pin collisions only make sense once every reference resolves.
         v.capacity()
+        v.lesson_times()
         v.pin_collisions()
     # One cause can surface through several subgroups of a class; say it once.
     unique = {str(p): p for p in v.problems}
@@ -435,10 +439,7 @@ class _Validator:
     def available(self) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str], str]]:
         """Periods each teacher, subgroup and room can be used in a week, and why it is fewer than all."""
         cal = self.school.calendar
-        off: dict[tuple[str, str], set[Slot]] = defaultdict(set)
-        for rule in self.hard_rules("unavailable"):
-            for who in self.entities(rule):
-                off[who].update(tuple(s) for s in rule.params.get("slots", []))
+        off = self.unavailable_slots()
         cap: dict[tuple[str, str], int] = defaultdict(lambda: cal.n_periods)
         for rule in self.hard_rules("max_periods_per_day"):
             for who in self.entities(rule):
@@ -499,12 +500,84 @@ class _Validator:
                     "allow more rooms for some of these lessons, or free more times",
                 )
 
-    def pin_collisions(self) -> None:
-        """Two pinned blocks that need the same teacher, subgroup or room at the same time."""
+    def unavailable_slots(self) -> dict[tuple[str, str], set[Slot]]:
         off: dict[tuple[str, str], set[Slot]] = defaultdict(set)
         for rule in self.hard_rules("unavailable"):
             for who in self.entities(rule):
                 off[who].update(tuple(s) for s in rule.params.get("slots", []))
+        return off
+
+    def rule_lessons(self, rule: Rule) -> set[str]:
+        """Ids of the lessons a lesson-set rule (such as preferred times) covers."""
+        ids = set([rule.target] if isinstance(rule.target, str) else list(rule.target or []))
+        lessons = self.school.active_lessons()
+        if rule.scope in ("lesson", "lessons"):
+            return {x.id for x in lessons if x.id in ids}
+        if rule.scope == "subject":
+            return {x.id for x in lessons if x.subject in ids}
+        if rule.scope == "teacher":
+            return {x.id for x in lessons if ids & set(x.teachers)}
+        if rule.scope == "group":
+            students = {s for _, s in self.entities(rule)}
+            return {x.id for x in lessons if students & self.school.lesson_subgroups(x)}
+        return set()
+
+    def lesson_times(self) -> None:
+        """Lessons with a block that fits at no time, or too few days for their blocks."""
+        cal = self.school.calendar
+        off = self.unavailable_slots()
+        preferred = [(r, self.rule_lessons(r)) for r in self.hard_rules("preferred_times")]
+        for x in self.school.active_lessons():
+            people = [("teacher", t) for t in x.teachers] + [
+                ("students", s) for s in self.school.lesson_subgroups(x)
+            ]
+            blocked = set().union(*(off.get(w, set()) for w in people))
+            rules = [r for r, ids in preferred if x.id in ids]
+            fitting_days: set[int] = set()
+            for k, n in enumerate(x.blocks):
+                starts = []
+                for d in range(cal.n_days):
+                    for p in range(cal.n_periods - n + 1):
+                        cells = [(d, p + i) for i in range(n)]
+                        if any(c in self.breaks or c in blocked for c in cells):
+                            continue
+                        if x.rooms and not any(
+                            not any(c in off.get(("room", r), ()) for c in cells) for r in x.rooms
+                        ):
+                            continue
+                        if any(not _inside(r, (d, p), cells) for r in rules):
+                            continue
+                        starts.append((d, p))
+                fitting_days |= {d for d, _ in starts}
+                if not starts:
+                    causes = ["breaks"]
+                    causes += [self.who(w) for w in people if off.get(w)]
+                    if x.rooms and any(off.get(("room", r)) for r in x.rooms):
+                        causes.append("unavailable times of its rooms")
+                    causes += [f"hard preferred times rule {r.id}" for r in rules]
+                    self.fail(
+                        f"lesson {x.id}.blocks[{k}]",
+                        f"no time fits this {n}-period block; ruled out by {', '.join(causes)}",
+                        "shorten the block, or free times for the people, rooms or rules named",
+                    )
+            if x.min_days_apart >= 1 and len(x.blocks) > 1 and fitting_days:
+                # The most blocks that can be min_days_apart days apart, earliest day first.
+                count, last = 0, None
+                for d in sorted(fitting_days):
+                    if last is None or d - last >= x.min_days_apart:
+                        count, last = count + 1, d
+                if count < len(x.blocks):
+                    days = ", ".join(cal.days[d] for d in sorted(fitting_days))
+                    self.fail(
+                        f"lesson {x.id}.min_days_apart",
+                        f"{len(x.blocks)} blocks at least {x.min_days_apart} day(s) apart, but its teachers, "
+                        f"students and rooms are only available together on {days}",
+                        "lower min_days_apart, use fewer blocks, or free more days",
+                    )
+
+    def pin_collisions(self) -> None:
+        """Two pinned blocks that need the same teacher, subgroup or room at the same time."""
+        off = self.unavailable_slots()
         taken: dict[tuple[tuple[str, str], Slot], str] = {}
         reported: set[tuple[str, str]] = set()
         for x in self.school.active_lessons():
@@ -558,6 +631,12 @@ _KIND_TEXT = {
     "str": "text",
     "ids": "a list of ids",
 }
+
+
+def _inside(rule: Rule, start: Slot, cells: list[Slot]) -> bool:
+    """A block starting at ``start`` keeps a preferred-times rule (mode ``all`` or ``start``)."""
+    slots = {tuple(s) for s in rule.params.get("slots", [])}
+    return start in slots if rule.params.get("mode", "all") == "start" else all(c in slots for c in cells)
 
 
 def _kind_of_default(default) -> str | None:

@@ -91,9 +91,11 @@ def test_demand_beyond_availability():
         [Rule("off", "unavailable", "teacher", "T1", 100, {"slots": [(0, 0), (0, 1), (0, 3)]})],
     )
     problems = validate(school)
-    assert where(problems) == ["teacher Ms Novak (T1)"]
-    assert "must be taught 7 periods but is available for 5" in problems[0].message
-    assert "unavailable times" in problems[0].message
+    teacher = next(p for p in problems if p.where == "teacher Ms Novak (T1)")
+    assert "must be taught 7 periods but is available for 5" in teacher.message
+    assert "unavailable times" in teacher.message
+    # Monday has one free period left, so the two doubles of L1 cannot be on different days.
+    assert "lesson L1.min_days_apart" in where(problems)
 
 
 def test_soft_unavailability_does_not_limit_capacity():
@@ -218,3 +220,25 @@ def test_documented_example_reads_and_validates():
     text = (Path(__file__).parents[1] / "docs" / "school-format.md").read_text()
     example = re.search(r"## Example\n\n```json\n(.*?)```", text, re.DOTALL).group(1)
     assert validate(school_from_dict(json.loads(example))) == []
+
+
+def test_blocks_that_fit_at_no_time():
+    school = make_school(
+        [
+            Lesson("L1", "MATH", ["T1"], ["7A"], [2], rooms=["LAB"]),
+            Lesson("L2", "SCI", ["T2"], ["7B"], [1, 1]),
+            Lesson("L3", "SCI", ["T2"], ["7A-2"], [2]),
+        ],
+        [
+            Rule("mornings", "preferred_times", "lesson", "L1", 100, {"slots": [(0, 0), (1, 0)]}),
+            Rule("lab", "unavailable", "room", "LAB", 100, {"slots": [(0, 3), (0, 4)]}),
+            Rule("tuesday", "unavailable", "teacher", "T2", 100, {"slots": [(0, 0), (0, 1), (0, 3), (0, 4)]}),
+            Rule("soft", "preferred_times", "lesson", "L3", 50, {"slots": [(0, 0)]}),
+        ],
+    )
+    problems = validate(school)
+    text = "\n".join(map(str, problems))
+    assert "lesson L1.blocks[0]: no time fits this 2-period block" in text
+    assert "hard preferred times rule mornings" in text
+    assert "lesson L2.min_days_apart" in where(problems) and "only available together on Tue" in text
+    assert not [p for p in problems if p.where.startswith("lesson L3")]
