@@ -40,10 +40,16 @@ class Shell(pn.viewable.Viewer):
         self.content = pn.Column(sizing_mode="stretch_width", min_height=400)
         self._schools()
         self.school_select.param.watch(self._pick_school, "value")
-        self.nav.param.watch(lambda e: self.app.param.update(page=e.new, focus="", version=""), "value")
+        self.nav.param.watch(self._pick_page, "value")
         self.app.param.watch(lambda e: self._schools(), "schools")
         self.app.param.watch(lambda *events: self.show(), ["page", "school", "data_revision"])
         self.show()
+
+    def _pick_page(self, event) -> None:
+        # show() also moves the buttons, to a page opened by a link or "View timetable"; only a click on
+        # another page clears the row or version that page was opened with.
+        if event.new != self.app.page:
+            self.app.param.update(page=event.new, focus="", version="")
 
     def _schools(self) -> None:
         options = {name: sid for sid, name in self.app.schools}

@@ -9,6 +9,8 @@ import io
 import pytest
 from openpyxl import load_workbook
 
+from dashboard.pages.timetables import TimetablesPage
+from dashboard.shell import Shell
 from dashboard.state import AppState
 from dashboard.timetable import Schedule, changes_frame, compare, grid_html, to_csv, to_print_html, to_xlsx
 from dashboard.timetable.analytics import (
@@ -525,3 +527,23 @@ def test_a_version_deleted_meanwhile_is_one_clear_toast(stored):
     assert errors == [f"Opening the version failed: version '{gone}' does not exist"]
     state.data_revision += 1
     assert gone not in view.param.version.objects and view.version != gone
+
+
+def test_links_and_navigation_keep_the_version(stored):
+    """ "View timetable" (a link to a version) opens that version, and the URL keeps the version shown."""
+    store, school_id, first, second, *_ = stored
+    state = AppState(store, None, school=school_id)
+    shell = Shell(
+        {"overview": lambda app: "overview", "jobs": lambda app: "jobs", "timetables": TimetablesPage},
+        app=state,
+    )
+    state.go("timetables", version=first)
+    page = shell.views["timetables"]
+    assert page.version == first and state.version == first
+    state.go("jobs")
+    assert state.version == ""
+    state.go("timetables", version=second)
+    assert page.version == second
+    shell.nav.value = "jobs"
+    shell.nav.value = "timetables"
+    assert page.version == second and state.version == second

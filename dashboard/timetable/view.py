@@ -50,7 +50,7 @@ class TimetableView(pn.viewable.Viewer):
         self._failed: set[tuple] = set()
         self.refresh()
         state.param.watch(lambda e: self.refresh(), ["school", "data_revision", "jobs_revision"])
-        state.param.watch(self._follow_state, ["version"])
+        state.param.watch(self._follow_state, ["version", "page"])
 
     # --- state -------------------------------------------------------------------------------------
 
@@ -71,12 +71,17 @@ class TimetableView(pn.viewable.Viewer):
         else:
             self._load()
 
-    def _follow_state(self, event: param.parameterized.Event) -> None:
-        if event.new and event.new != self.version:
-            if event.new not in self.param.version.objects:
+    def _follow_state(self, *_: param.parameterized.Event) -> None:
+        wanted = self.state.version
+        if not wanted and self.version and self.state.page == "timetables":
+            # Navigation cleared the version; put the one on screen back so the URL can reopen it.
+            self.state.version = self.version
+            return
+        if wanted and wanted != self.version:
+            if wanted not in self.param.version.objects:
                 self.refresh()
-            if event.new in self.param.version.objects:
-                self.version = event.new
+            if wanted in self.param.version.objects:
+                self.version = wanted
 
     @property
     def schedule(self) -> Schedule | None:
