@@ -38,3 +38,16 @@ def test_readme_opens_with_the_two_commands():
     text = (ROOT / "README.md").read_text()
     commands = re.findall(r"^\./dev (\w+)", text, re.M)
     assert commands[:2] == ["serve", "test"]
+
+
+def test_notebooks_are_stored_without_outputs():
+    import json
+
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        cells = json.loads(path.read_text())["cells"]
+        dirty = [
+            i
+            for i, c in enumerate(cells)
+            if c["cell_type"] == "code" and (c.get("outputs") or c.get("execution_count"))
+        ]
+        assert dirty == [], f"{path.name}: clear the outputs of cells {dirty}"
