@@ -29,14 +29,14 @@ def test_environment_yml_lists_the_same_dependencies_as_pyproject():
 
 
 def test_the_engine_imports_neither_panel_nor_pymongo():
-    pattern = re.compile(r"^\s*(import|from)\s+(panel|pymongo|bokeh)\b", re.M)
+    pattern = re.compile(r"^\s*(import|from)\s+(panel|pymongo|bokeh)\b", re.MULTILINE)
     offenders = [p.name for p in (ROOT / "solver").rglob("*.py") if pattern.search(p.read_text())]
     assert offenders == []
 
 
 def test_readme_opens_with_the_two_commands():
     text = (ROOT / "README.md").read_text()
-    commands = re.findall(r"^\./dev (\w+)", text, re.M)
+    commands = re.findall(r"^\./dev (\w+)", text, re.MULTILINE)
     assert commands[:2] == ["serve", "test"]
 
 
