@@ -46,6 +46,9 @@ if pn.state.location is not None:
 shell = Shell(PAGES, app=app)
 indicator = ProgressIndicator(app=app)
 pn.state.onload(indicator.start)
+if pn.state.notifications is not None:
+    # Toasts go top right, clear of the progress card at the bottom right.
+    pn.state.notifications.position = "top-right"
 
 pn.template.FastListTemplate(
     title="Timetabler",

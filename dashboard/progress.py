@@ -25,6 +25,8 @@ ACTIVE = ("queued", "running", "saving")
 FINISHED = ("completed", "save_failed", "failed", "cancelled", "interrupted")
 RECENT = dt.timedelta(hours=12)
 """Finished jobs stay on the card (until dismissed) for this long."""
+ANNOUNCE_UNSEEN = dt.timedelta(seconds=20)
+"""A job first seen already finished is still announced when it finished this recently."""
 
 ICONS = {
     "queued": ("…", "#666"),
@@ -120,10 +122,8 @@ def line_state(job: dict, now: dt.datetime | None = None, school_name: str = "")
     if status in ("failed", "interrupted"):
         message = job.get("error") or message or "the job stopped"
     if status == "save_failed":
-        message = (
-            "The timetable was made but could not be saved: "
-            f"{job.get('error') or message or 'the database did not answer'}. It is kept; retry the save."
-        )
+        reason = job.get("error") or message or "the database did not answer"
+        message = f"The timetable could not be saved yet; it is kept. {reason}"
     actions = ["dismiss"]
     if status in ACTIVE:
         actions.append("cancel")
@@ -171,10 +171,19 @@ def shown_jobs(jobs: list[dict], dismissed: list[str], now: dt.datetime | None =
     return out
 
 
-def announcement(old: str | None, job: dict) -> tuple[str, str] | None:
-    """The toast for a status change seen by this session: completion, failure or a failed save."""
+def announcement(old: str | None, job: dict, now: dt.datetime | None = None) -> tuple[str, str] | None:
+    """The toast for a status change seen by this session: completion, failure or a failed save.
+
+    A job this session has not seen before is announced only when it finished in the last few seconds,
+    so a job that ends while the page reloads still gets its toast, but old history does not.
+    """
     new = job.get("status")
-    if old is None or old == new or old not in ACTIVE:
+    if old is None:
+        finished = _time(job.get("finished"))
+        now = now or dt.datetime.now(dt.UTC)
+        if new not in FINISHED or finished is None or now - finished > ANNOUNCE_UNSEEN:
+            return None
+    elif old == new or old not in (*ACTIVE, "save_failed"):
         return None
     name = job.get("version_name") or "the timetable"
     result = job.get("result") or {}

@@ -354,7 +354,10 @@ def test_announcements_on_completion_failure_and_failed_save():
     assert announcement("running", job("completed", result={"placed": 914, "total": 914}))[0] == "success"
     assert announcement("saving", job("save_failed", error="db"))[0] == "warning"
     assert announcement("running", job("failed", error="boom"))[0] == "error"
-    assert announcement(None, job("completed")) is None  # seen for the first time: no toast
+    assert announcement(None, job("completed", finished=NOW - dt.timedelta(hours=1)), NOW) is None
+    assert announcement(None, job("running"), NOW) is None
+    # Finished while the page was reloading: still announced.
+    assert announcement(None, job("completed", finished=NOW - dt.timedelta(seconds=5)), NOW)[0] == "success"
     assert announcement("completed", job("completed")) is None
 
 

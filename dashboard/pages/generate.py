@@ -56,7 +56,7 @@ class GeneratePage(pn.viewable.Viewer):
                 names = [v.get("name", "") for v in self.app.store.list_versions(self.app.school)]
             self.version_name = default_version_name(names)
         self.name_input = pn.widgets.TextInput.from_param(
-            self.param.version_name, name="Version name", width=320
+            self.param.version_name, name="Version name", placeholder="Version name", width=320
         )
         self.strict_input = pn.widgets.Checkbox.from_param(
             self.param.strict_balancing, name="Strict balancing (a subject at most once a day per class)"

@@ -100,7 +100,9 @@ class ImportPage(pn.viewable.Viewer):
         fet = pn.Column(
             "### A FET file",
             self.file_input,
-            pn.widgets.TextInput.from_param(self.param.fet_name, name="School name (optional)", width=320),
+            pn.widgets.TextInput.from_param(
+                self.param.fet_name, name="School name (optional)", placeholder="FET school name", width=320
+            ),
             self.fet_button,
             self._report,
         )
@@ -108,7 +110,9 @@ class ImportPage(pn.viewable.Viewer):
             "### A demo school",
             self.size_input,
             pn.widgets.IntInput.from_param(self.param.demo_seed, name="Seed", width=120),
-            pn.widgets.TextInput.from_param(self.param.demo_name, name="School name (optional)", width=320),
+            pn.widgets.TextInput.from_param(
+                self.param.demo_name, name="School name (optional)", placeholder="Demo school name", width=320
+            ),
             self.demo_button,
         )
         return pn.Row(fet, pn.Spacer(width=40), demo)
