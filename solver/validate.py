@@ -109,7 +109,7 @@ class _Validator:
         for kind, items in lists.items():
             seen: set[str] = set()
             for x in items:
-                if not isinstance(x.id, str) or not x.id.strip():
+                if not isinstance(x.id, str) or not x.id:
                     self.fail(f"{kind} {x.id!r}.id", "the id is empty", f"give every {kind} a unique id")
                 elif x.id in seen:
                     self.fail(
