@@ -510,6 +510,9 @@ def test_page_without_versions_says_what_to_do(stored):
     assert view.version is None
     assert "Generate" in view.message
     assert "Generate" in view.grid_html()
+    view.state.school = ""
+    assert view.version is None and "Import page" in view.message
+    assert not [m for kind, m in view.state.toasts if kind == "error"]
 
 
 def test_a_version_deleted_meanwhile_is_one_clear_toast(stored):

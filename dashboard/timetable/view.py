@@ -57,15 +57,22 @@ class TimetableView(pn.viewable.Viewer):
     def refresh(self) -> None:
         """Reload the version list of the selected school, keeping the version shown when it still exists."""
         school = self.state.school
-        raw = self.state.attempt(lambda: list(self.state.store.list_versions(school)), "Loading versions")
-        frame = versions_frame(raw or []) if school else versions_frame([])
+        raw = (
+            self.state.attempt(lambda: list(self.state.store.list_versions(school)), "Loading versions")
+            if school
+            else []
+        )
+        frame = versions_frame(raw or [])
         ids = list(frame["id"])
         wanted = getattr(self.state, "version", "")
         current = next((v for v in (self.version, wanted) if v in ids), ids[0] if ids else None)
         self.param.update(versions=frame)
         self.param.version.objects = ids
         self._labels = {r.id: f"{r.name} ({r.created})" for r in frame.itertuples()}
-        self.message = "" if ids else "No timetable yet: generate one on the Generate page."
+        if not school:
+            self.message = "No school yet: import one or create a demo school on the Import page."
+        else:
+            self.message = "" if ids else "No timetable yet: generate one on the Generate page."
         if self.version != current:
             self.version = current
         else:
