@@ -5,10 +5,11 @@ one of its options is true. Every resource (teacher, student subgroup, room) get
 list of option literals that occupy it; clashes are ``add_at_most_one`` over those lists. Measured on
 this machine this solves several times faster than interval variables.
 
-Interchangeable rooms form a *pool* when every lesson using any of them allows exactly that set and no
-rule or pin names one of them: a pool is one resource of capacity ``len(pool)`` per slot, and rooms are
-given to blocks afterwards by interval colouring (``assign_rooms``), which is exact because blocks are
-intervals within a day. This keeps a lab lesson at one literal per start instead of one per start and lab.
+Interchangeable rooms form a *pool*: rooms that appear in exactly the same lessons' room lists and that no
+rule or pin names. A pool is one resource of capacity ``len(pool)`` per slot, and rooms are given to
+blocks afterwards by interval colouring (``assign_rooms``), which is exact because blocks are intervals
+within a day. A lab lesson then has one literal per start instead of one per start and lab; a language
+lesson allowed its home room or any language room has two (home, language pool).
 
 Hard rules that only forbid times (hard ``unavailable``, hard ``preferred_times``, pins, breaks) shrink
 the option lists before any variable exists, so they cost nothing in the search.
@@ -37,11 +38,15 @@ RELAXED_SPREAD_WEIGHT = 10
 
 @dataclass
 class Option:
-    """One way to place a block: start ``slot``, in ``room`` (None when the lesson needs none)."""
+    """One way to place a block: start ``slot``, in ``room``, or in some room of ``pool``.
+
+    Both are None when the lesson needs no room.
+    """
 
     slot: Slot
     room: str | None
     var: cp_model.IntVar
+    pool: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -54,8 +59,6 @@ class BlockVars:
     options: list[Option] = field(default_factory=list)
     placed: cp_model.IntVar | None = None
     """Literal "this block is placed"; None when the model requires every block."""
-    pool: tuple[str, ...] | None = None
-    """The room pool the block takes a room from; its options then have ``room`` None."""
 
     @property
     def key(self) -> tuple[str, int]:
@@ -115,8 +118,12 @@ class TimetableModel:
         self.pruned_by: dict[tuple[str, int], list[str]] = defaultdict(list)
         # Soft rule id -> (weight, amount variables); the objective is sum(weight * amount).
         self.penalties: dict[str, tuple[int, list[cp_model.IntVar]]] = {}
-        self.pools: dict[tuple[str, ...], Resource] = self.find_pools()
-        self.capacity: dict[Resource, int] = {res: len(rooms) for rooms, res in self.pools.items()}
+        # Room pools: room -> its pool, pool -> its resource and capacity.
+        self.pool_of: dict[str, tuple[str, ...]] = self.find_pools()
+        self.pools: dict[tuple[str, ...], Resource] = {
+            pool: ("pool", "+".join(pool)) for pool in set(self.pool_of.values())
+        }
+        self.capacity: dict[Resource, int] = {res: len(pool) for pool, res in self.pools.items()}
         self._busy: dict[tuple[Resource, Slot], cp_model.IntVar] = {}
         self._day_busy: dict[tuple[Resource, int], cp_model.IntVar] = {}
         self._gaps: dict[tuple[Resource, int], cp_model.IntVar] = {}
@@ -149,8 +156,8 @@ class TimetableModel:
                 return RELAXED_SPREAD_WEIGHT
         return rule.weight
 
-    def find_pools(self) -> dict[tuple[str, ...], Resource]:
-        """Room sets that can be modelled as one resource with a capacity (see the module docstring)."""
+    def find_pools(self) -> dict[str, tuple[str, ...]]:
+        """Room -> its pool, for rooms that can be modelled together as one resource with a capacity."""
         named: set[str] = set()
         for rule in self.active_rules():
             if rule.scope == "all_rooms" or rule.type in self.ROOMS_MATTER:
@@ -160,16 +167,26 @@ class TimetableModel:
             named.update(rule.params.get("rooms", []))
         for lesson in self.lessons:
             named.update(p.room for p in lesson.pinned if p.room)
-        sets_of_room: dict[str, set[tuple[str, ...]]] = defaultdict(set)
+        # Rooms listed by exactly the same lessons are interchangeable.
+        lessons_of: dict[str, set[str]] = defaultdict(set)
         for lesson in self.lessons:
-            rooms = tuple(sorted(set(lesson.rooms)))
-            for r in rooms:
-                sets_of_room[r].add(rooms)
-        pools = {}
-        for rooms in {x for sets in sets_of_room.values() for x in sets}:
-            if len(rooms) > 1 and not named & set(rooms) and all(sets_of_room[r] == {rooms} for r in rooms):
-                pools[rooms] = ("pool", "+".join(rooms))
-        return pools
+            for r in lesson.rooms:
+                lessons_of[r].add(lesson.id)
+        alike: dict[frozenset[str], list[str]] = defaultdict(list)
+        for r, lesson_ids in lessons_of.items():
+            if r not in named:
+                alike[frozenset(lesson_ids)].append(r)
+        return {r: tuple(sorted(rooms)) for rooms in alike.values() if len(rooms) > 1 for r in rooms}
+
+    def room_choices(self, lesson: Lesson) -> list[tuple[str | None, tuple[str, ...] | None]]:
+        """(room, pool) alternatives of a lesson: single rooms, and each pool once."""
+        if not lesson.rooms:
+            return [(None, None)]
+        choices: dict = {}
+        for r in sorted(set(lesson.rooms)):
+            pool = self.pool_of.get(r)
+            choices[(None, pool) if pool else (r, None)] = None
+        return list(choices)
 
     def resources_of(self, lesson: Lesson) -> list[Resource]:
         """Teachers and student subgroups a lesson occupies (rooms depend on the option)."""
@@ -186,12 +203,10 @@ class TimetableModel:
             people = self.resources_of(lesson)
             blocked = set().union(*(self.forbidden.get(r, set()) for r in people)) if people else set()
             pins = {p.block: p for p in lesson.pinned}
-            pool = tuple(sorted(set(lesson.rooms)))
-            pool_res = self.pools.get(pool)
-            rooms: list[str | None] = [None] if pool_res or not lesson.rooms else list(lesson.rooms)
+            choices = self.room_choices(lesson)
             self.lesson_blocks[lesson.id] = []
             for k, length in enumerate(lesson.blocks):
-                block = BlockVars(lesson, k, length, pool=pool if pool_res else None)
+                block = BlockVars(lesson, k, length)
                 allowed = self.allowed_starts.get(block.key)
                 pin = pins.get(k)
                 for d in range(self.n_days):
@@ -203,7 +218,7 @@ class TimetableModel:
                         cells = self.covered((d, p), length)
                         if any(c in self.breaks or c in blocked for c in cells):
                             continue
-                        for room in rooms:
+                        for room, pool in choices:
                             if pin is not None and pin.room is not None and room != pin.room:
                                 continue
                             if room is not None and any(
@@ -211,14 +226,15 @@ class TimetableModel:
                             ):
                                 continue
                             # Unnamed: names of 10^5 option literals cost build time and memory.
-                            block.options.append(Option((d, p), room, self.model.new_bool_var("")))
+                            var = self.model.new_bool_var("")
+                            block.options.append(Option((d, p), room, var, pool))
                 for opt in block.options:
                     cells = self.covered(opt.slot, length)
                     for res in people:
                         self.uses[res].append((block, opt))
                         for c in cells:
                             self.occupancy[res][c].append(opt.var)
-                    room_res = pool_res or (("room", opt.room) if opt.room is not None else None)
+                    room_res = self.room_resource(opt)
                     if room_res is not None:
                         self.uses[room_res].append((block, opt))
                         for c in cells:
@@ -226,6 +242,11 @@ class TimetableModel:
                 self.blocks.append(block)
                 self.block_by_key[block.key] = block
                 self.lesson_blocks[lesson.id].append(block)
+
+    def room_resource(self, opt: Option) -> Resource | None:
+        if opt.pool is not None:
+            return self.pools[opt.pool]
+        return ("room", opt.room) if opt.room is not None else None
 
     def add_placement(self) -> None:
         """Each block placed once (required), or at most once with a ``placed`` literal (optional)."""
@@ -878,10 +899,10 @@ class TimetableModel:
         rooms: dict[tuple[str, int], str | None] = {}
         pooled: dict[tuple[tuple[str, ...], int], list[tuple[int, int, BlockVars]]] = defaultdict(list)
         for block, opt in chosen:
-            if block.pool is None:
+            if opt.pool is None:
                 rooms[block.key] = opt.room
             else:
-                pooled[(block.pool, opt.slot[0])].append((opt.slot[1], opt.slot[1] + block.length, block))
+                pooled[(opt.pool, opt.slot[0])].append((opt.slot[1], opt.slot[1] + block.length, block))
         for (pool, _), items in pooled.items():
             free_from = {r: -1 for r in pool}
             for start, end, block in sorted(items, key=lambda x: (x[0], x[1], x[2].key)):
@@ -925,4 +946,6 @@ def _matches(option: Option, want: tuple[Slot, str | None] | None) -> bool:
     """Whether an option is the placement ``want`` (start, room); a missing room on either side matches."""
     if want is None or option.slot != tuple(want[0]):
         return False
-    return option.room is None or want[1] is None or option.room == want[1]
+    if want[1] is None:
+        return True
+    return option.room == want[1] if option.pool is None else want[1] in option.pool
