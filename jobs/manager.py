@@ -211,6 +211,8 @@ class JobManager:
         self._host = socket.gethostname()
         self._runs: dict[str, _Run] = {}
         self._saves: dict[str, _Save] = {}
+        self._unwritten: list[tuple[str, dict]] = []
+        """Final states that could not be written (database down), retried by the keeper."""
         self._lock = threading.Lock()
         self._claim_lock = threading.Lock()
         self._has_queued = False
@@ -575,6 +577,7 @@ class JobManager:
                 },
                 statuses=(RUNNING,),
                 log=[_line("Cancelled; result discarded.")],
+                final=True,
             )
             return
         # A draft never replaces the timetable of the version the job was asked to make.
@@ -587,7 +590,7 @@ class JobManager:
             {
                 "status": SAVING,
                 "phase": "saving",
-                "message": f"Saving {what} '{run.version_name}'.",
+                "message": f"Saving {what} '{name}'.",
                 "placed": timetable.placed,
                 "best_score": timetable.score,
             },
@@ -637,21 +640,26 @@ class JobManager:
         statuses: tuple[str, ...] | None = None,
         progress: int | None = None,
         log: list[str] | None = None,
+        final: bool = False,
     ) -> None:
-        """A status write by the holder; a database outage is logged, not raised, so the solve goes on."""
-        fields = {**fields, "updated": now()}
+        """A status write by the holder. A database outage is logged, not raised, so the solve goes on;
+        a ``final`` state is kept and written by the keeper once the database answers."""
+        change = {
+            "fields": {**fields, "updated": now()},
+            "statuses": statuses,
+            "progress": progress,
+            "log": log,
+        }
         try:
-            if (
-                self.docs.update(
-                    run.job_id, self.worker_id, fields, statuses=statuses, progress=progress, log=log
-                )
-                is None
-            ):
+            if self.docs.update(run.job_id, self.worker_id, **change) is None:
                 self._check_lost(run)
         except Exception as e:
             if not is_unavailable(e):
                 raise
             logger.warning("job %s: could not record %s: %s", run.job_id, fields.get("status"), e)
+            if final:
+                with self._lock:
+                    self._unwritten.append((run.job_id, change))
 
     def _fail(self, run: _Run, message: str, error: BaseException | None = None) -> None:
         lines = [_line(f"Failed: {message}")]
@@ -662,6 +670,7 @@ class JobManager:
             {"status": FAILED, "finished": now(), "error": message, "message": message, "phase": "failed"},
             statuses=(RUNNING, SAVING),
             log=lines,
+            final=True,
         )
 
     def _check_lost(self, run: _Run) -> None:
@@ -798,10 +807,31 @@ class JobManager:
             for p in due:
                 if self._stop.is_set():
                     return
-                self._save(p)
+                if self._still_wanted(p):
+                    self._save(p)
             waits = [p.due - time.monotonic() for p in pending if p.due != float("inf")]
             self._save_wake.wait(min([5.0, *waits]) if waits else 5.0)
             self._save_wake.clear()
+
+    def _still_wanted(self, pending: _Save) -> bool:
+        """False when the job was deleted, cancelled or taken over since the last attempt: its pending
+        save is dropped. When the database cannot say, the attempt goes ahead (and fails or saves)."""
+        try:
+            doc = self.docs.get(pending.job_id)
+        except Exception as e:  # noqa: BLE001 - unknown: try the save, which reports its own failure
+            logger.debug("job %s: could not read it before saving again: %s", pending.job_id, e)
+            return True
+        if (
+            doc is not None
+            and doc["status"] in (RUNNING, SAVING, SAVE_FAILED)
+            and doc["worker"] == self.worker_id
+        ):
+            return True
+        with self._lock:
+            self._saves.pop(pending.job_id, None)
+        if doc is None or doc["status"] in FINISHED:
+            self._spool_remove(pending.job_id)
+        return False
 
     def _discard_save(self, job_id: str, message: str) -> None:
         with self._lock:
@@ -934,9 +964,16 @@ class JobManager:
 
     def _beat(self) -> None:
         t = now()
-        self.docs.heartbeat(self.worker_id, t, time.time() + self.lease_seconds)
         with self._lock:
+            working_on = [*self._runs, *self._saves, *(job_id for job_id, _ in self._unwritten)]
+            unwritten = list(self._unwritten)
             unrecorded = [p for p in self._saves.values() if not p.recorded]
+        self.docs.heartbeat(self.worker_id, t, time.time() + self.lease_seconds, working_on)
+        for item in unwritten:
+            job_id, change = item
+            self.docs.update(job_id, self.worker_id, **change)
+            with self._lock:
+                self._unwritten.remove(item)
         for pending in unrecorded:
             self._record(pending)
         for req in self.docs.requests(self.worker_id):

@@ -241,10 +241,15 @@ class JobDocs:
             return_document=ReturnDocument.AFTER,
         )
 
-    def heartbeat(self, worker: str, beat: datetime, lease_until: float) -> int:
-        """Renew the lease of every job the worker holds; returns how many it holds."""
+    def heartbeat(self, worker: str, beat: datetime, lease_until: float, working_on: list[str]) -> int:
+        """Renew the lease of the worker's queued jobs and of the jobs it is ``working_on``; a job it
+        holds but no longer works on (a bug, a lost write) is left to expire. Returns how many."""
         result = self.jobs.update_many(
-            {"worker": worker, "status": {"$in": list(HELD)}},
+            {
+                "worker": worker,
+                "status": {"$in": list(HELD)},
+                "$or": [{"status": QUEUED}, {"_id": {"$in": list(working_on)}}],
+            },
             {"$set": {"heartbeat": beat, "lease_until": lease_until}},
         )
         return result.matched_count
