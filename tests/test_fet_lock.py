@@ -1,0 +1,114 @@
+"""lock-fet: our timetables written back into the FET file and judged by fet-cl."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import require_system
+
+from solver.__main__ import main
+from solver.checker import check
+from solver.domain import Timetable
+from solver.fet import import_fet
+from solver.fet.lock import IncompleteTimetable, lock_fet, read_fet_timetable, run_fet
+from solver.io import save_timetable
+from solver.solve import SolveOptions, solve
+
+TINY = Path(__file__).parent / "data" / "fet" / "tiny.fet"
+RULES = """<ConstraintMinDaysBetweenActivities><Weight_Percentage>100</Weight_Percentage>
+<Consecutive_If_Same_Day>true</Consecutive_If_Same_Day><Number_of_Activities>3</Number_of_Activities>
+<Activity_Id>1</Activity_Id><Activity_Id>2</Activity_Id><Activity_Id>3</Activity_Id><MinDays>1</MinDays>
+<Active>true</Active><Comments></Comments></ConstraintMinDaysBetweenActivities>
+<ConstraintStudentsMaxGapsPerWeek><Weight_Percentage>100</Weight_Percentage><Max_Gaps>0</Max_Gaps>
+<Active>true</Active><Comments></Comments></ConstraintStudentsMaxGapsPerWeek>
+<ConstraintTeacherNotAvailableTimes><Weight_Percentage>100</Weight_Percentage><Teacher>T1</Teacher>
+<Number_of_Not_Available_Times>1</Number_of_Not_Available_Times><Not_Available_Time><Day>Mon</Day>
+<Hour>h1</Hour></Not_Available_Time><Active>true</Active><Comments></Comments></ConstraintTeacherNotAvailableTimes>
+<ConstraintActivitiesPreferredTimeSlots><Weight_Percentage>90</Weight_Percentage><Teacher_Name>T2</Teacher_Name>
+<Students_Name></Students_Name><Subject_Name></Subject_Name><Activity_Tag_Name></Activity_Tag_Name>
+<Duration></Duration><Number_of_Preferred_Time_Slots>1</Number_of_Preferred_Time_Slots><Preferred_Time_Slot>
+<Preferred_Day>Tue</Preferred_Day><Preferred_Hour>h2</Preferred_Hour></Preferred_Time_Slot><Active>true</Active>
+<Comments></Comments></ConstraintActivitiesPreferredTimeSlots>
+</Time_Constraints_List>"""
+SPACE = """<ConstraintSubjectPreferredRooms><Weight_Percentage>100</Weight_Percentage><Subject>Art</Subject>
+<Number_of_Preferred_Rooms>2</Number_of_Preferred_Rooms><Preferred_Room>R1</Preferred_Room>
+<Preferred_Room>R2</Preferred_Room><Active>true</Active><Comments></Comments></ConstraintSubjectPreferredRooms>
+</Space_Constraints_List>"""
+
+
+@pytest.fixture
+def school_file(tmp_path) -> Path:
+    text = TINY.read_text(encoding="utf-8")
+    text = text.replace("</Time_Constraints_List>", RULES).replace("</Space_Constraints_List>", SPACE)
+    path = tmp_path / "school.fet"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.system
+def test_solved_timetable_is_verified_by_fet(school_file, tmp_path):
+    require_system("fet-cl", "fet")
+    school = import_fet(school_file)
+    timetable = solve(school, SolveOptions(time_limit=10, strict_balancing=False, stall_seconds=1))
+    assert timetable.complete and check(school, timetable).ok
+    assert all(p.room in ("R1", "R2") for p in timetable.placements if p.lesson in ("4", "5"))
+    locked = tmp_path / "locked.fet"
+    locked.write_bytes(lock_fet(school_file.read_bytes(), school, timetable))
+    text = locked.read_text(encoding="utf-8")
+    assert text.count("locked by timetabler") == 8 + 2  # 8 active activities, 2 with a room
+    assert text.startswith(school_file.read_text(encoding="utf-8")[:200])
+    run = run_fet(locked, 30)
+    assert run.solved, run.message
+    assert run.soft_conflicts is not None
+
+
+@pytest.mark.system
+def test_fet_rejects_a_broken_timetable(school_file, tmp_path):
+    """The judge is not a rubber stamp: a timetable with a teacher clash is not accepted."""
+    require_system("fet-cl", "fet")
+    school = import_fet(school_file)
+    timetable = solve(school, SolveOptions(time_limit=10, strict_balancing=False, stall_seconds=1))
+    by_lesson = {p.lesson: p for p in timetable.placements}
+    by_lesson["2"].slot = by_lesson["1"].slot  # teacher T1 twice at once
+    locked = tmp_path / "broken.fet"
+    locked.write_bytes(lock_fet(school_file.read_bytes(), school, timetable))
+    assert not run_fet(locked, 1).solved
+
+
+@pytest.mark.system
+def test_fet_timetable_passes_our_checker(school_file, tmp_path):
+    """FET's own timetable, read back from its output file, breaks none of our hard rules."""
+    require_system("fet-cl", "fet")
+    school = import_fet(school_file)
+    timetable = solve(school, SolveOptions(time_limit=10, strict_balancing=False, stall_seconds=1))
+    locked = tmp_path / "locked.fet"
+    locked.write_bytes(lock_fet(school_file.read_bytes(), school, timetable))
+    again = read_fet_timetable(locked.read_bytes(), school)
+    assert again.complete
+    assert check(school, again).ok
+
+
+def test_incomplete_timetable_is_refused(school_file, tmp_path, capsys):
+    school = import_fet(school_file)
+    with pytest.raises(IncompleteTimetable, match="8 active activities unplaced"):
+        lock_fet(school_file.read_bytes(), school, Timetable())
+    empty = tmp_path / "empty.json"
+    save_timetable(Timetable(total=school.total_periods()), school, empty)
+    code = main(["lock-fet", str(school_file), str(empty), "-o", str(tmp_path / "locked.fet")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "only a complete timetable can be locked" in err and "Traceback" not in err
+    assert not (tmp_path / "locked.fet").exists()
+
+
+@pytest.mark.system
+def test_lock_command_with_verification(school_file, tmp_path, capsys):
+    require_system("fet-cl", "fet")
+    school = import_fet(school_file)
+    timetable = solve(school, SolveOptions(time_limit=10, strict_balancing=False, stall_seconds=1))
+    saved = tmp_path / "timetable.json"
+    save_timetable(timetable, school, saved)
+    out = tmp_path / "locked.fet"
+    assert main(["lock-fet", str(school_file), str(saved), "-o", str(out), "--verify"]) == 0
+    assert "Verified by FET" in capsys.readouterr().out

@@ -1,0 +1,519 @@
+"""Every supported FET constraint type on the tiny hand-made school: a placement that satisfies it and one
+that violates it, judged by our checker; the satisfying one is also accepted by fet-cl once locked, and
+our engine solves the school without breaking a hard rule."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import require_system
+
+from solver.checker import check
+from solver.domain import Placement, Timetable
+from solver.fet import import_report
+from solver.fet.importer import FetImporter
+from solver.fet.lock import lock_fet, run_fet
+from solver.fet.xmlread import parse_fet_bytes
+from solver.solve import SolveOptions, solve
+
+TINY = Path(__file__).parent / "data" / "fet" / "tiny.fet"
+
+BASE = {
+    "1": ("Mon", "h1"),
+    "2": ("Tue", "h1"),
+    "3": ("Wed", "h1"),
+    "4": ("Mon", "h2"),
+    "5": ("Mon", "h2"),
+    "6": ("Mon", "h1"),
+    "7": ("Tue", "h1"),
+    "8": ("Wed", "h3"),
+}
+"""A clash-free placement of the tiny school's active activities (day, hour[, room])."""
+
+
+def _times(tag: str, slots: list[tuple[str, str]], item: str, day: str, hour: str) -> str:
+    inner = "".join(f"<{item}><{day}>{d}</{day}><{hour}>{h}</{hour}></{item}>" for d, h in slots)
+    return f"<Number_of_{tag}>{len(slots)}</Number_of_{tag}>{inner}"
+
+
+def not_available(slots):
+    return _times("Not_Available_Times", slots, "Not_Available_Time", "Day", "Hour")
+
+
+def starting(slots):
+    return _times(
+        "Preferred_Starting_Times",
+        slots,
+        "Preferred_Starting_Time",
+        "Preferred_Starting_Day",
+        "Preferred_Starting_Hour",
+    )
+
+
+def time_slots(slots):
+    return _times("Preferred_Time_Slots", slots, "Preferred_Time_Slot", "Preferred_Day", "Preferred_Hour")
+
+
+def acts(*ids: str) -> str:
+    return f"<Number_of_Activities>{len(ids)}</Number_of_Activities>" + "".join(
+        f"<Activity_Id>{i}</Activity_Id>" for i in ids
+    )
+
+
+def rooms(*names: str) -> str:
+    return f"<Number_of_Preferred_Rooms>{len(names)}</Number_of_Preferred_Rooms>" + "".join(
+        f"<Preferred_Room>{n}</Preferred_Room>" for n in names
+    )
+
+
+FILTER = (
+    "<Teacher_Name>{t}</Teacher_Name><Students_Name>{s}</Students_Name><Subject_Name>{su}</Subject_Name>"
+    "<Activity_Tag_Name>{tag}</Activity_Tag_Name><Duration></Duration>"
+)
+
+
+def filt(t: str = "", s: str = "", su: str = "", tag: str = "") -> str:
+    return FILTER.format(t=t, s=s, su=su, tag=tag)
+
+
+# (FET type, weight, body, overrides making it hold, overrides breaking it)
+CASES = [
+    ("BasicCompulsoryTime", 100, "", {}, {"2": ("Mon", "h1")}),
+    (
+        "MinDaysBetweenActivities",
+        100,
+        acts("1", "2", "3") + "<MinDays>1</MinDays><Consecutive_If_Same_Day>true</Consecutive_If_Same_Day>",
+        {},
+        {"2": ("Mon", "h3")},
+    ),
+    (
+        "MinDaysBetweenActivities",
+        95,
+        acts("1", "2") + "<MinDays>1</MinDays><Consecutive_If_Same_Day>true</Consecutive_If_Same_Day>",
+        {},
+        {"2": ("Mon", "h3")},
+    ),
+    (
+        "TeacherNotAvailableTimes",
+        100,
+        "<Teacher>T1</Teacher>" + not_available([("Mon", "h4")]),
+        {},
+        {"1": ("Mon", "h4")},
+    ),
+    (
+        "BreakTimes",
+        100,
+        _times("Break_Times", [("Mon", "h5")], "Break_Time", "Day", "Hour"),
+        {},
+        {"1": ("Mon", "h5")},
+    ),
+    (
+        "ActivityPreferredStartingTime",
+        100,
+        (
+            "<Activity_Id>1</Activity_Id><Preferred_Day>Mon</Preferred_Day>"
+            "<Preferred_Hour>h1</Preferred_Hour><Permanently_Locked>true</Permanently_Locked>"
+        ),
+        {},
+        {"1": ("Mon", "h3")},
+    ),
+    (
+        "StudentsSetNotAvailableTimes",
+        100,
+        "<Students>Y1-A</Students>" + not_available([("Tue", "h5")]),
+        {"5": ("Tue", "h5")},
+        {"4": ("Tue", "h5")},
+    ),
+    (
+        "SubjectPreferredRoom",
+        100,
+        "<Subject>Art</Subject><Room>R1</Room>",
+        {"4": ("Mon", "h2", "R1"), "5": ("Mon", "h3", "R1")},
+        {"4": ("Mon", "h2", "R2"), "5": ("Mon", "h3", "R1")},
+    ),
+    (
+        "ActivitiesPreferredStartingTimes",
+        100,
+        filt(su="Sport") + starting([("Mon", "h1"), ("Tue", "h1")]),
+        {},
+        {"7": ("Tue", "h2")},
+    ),
+    (
+        "ActivitiesPreferredTimeSlots",
+        100,
+        filt(t="T3")
+        + time_slots(
+            [("Mon", "h1"), ("Mon", "h2"), ("Mon", "h3"), ("Tue", "h1"), ("Tue", "h2"), ("Wed", "h3")]
+        ),
+        {},
+        {"7": ("Tue", "h2")},
+    ),
+    (
+        "TeacherMaxDaysPerWeek",
+        100,
+        "<Teacher_Name>T1</Teacher_Name><Max_Days_Per_Week>2</Max_Days_Per_Week>",
+        {"2": ("Mon", "h3")},
+        {},
+    ),
+    ("StudentsMaxGapsPerWeek", 100, "<Max_Gaps>0</Max_Gaps>", {}, {"4": ("Mon", "h3")}),
+    (
+        "ActivityPreferredRoom",
+        100,
+        ("<Activity_Id>6</Activity_Id><Room>R3</Room><Permanently_Locked>true</Permanently_Locked>"),
+        {"6": ("Mon", "h1", "R3")},
+        {"6": ("Mon", "h1", "R1")},
+    ),
+    ("TeachersMaxGapsPerWeek", 100, "<Max_Gaps>0</Max_Gaps>", {}, {"4": ("Mon", "h3")}),
+    (
+        "RoomNotAvailableTimes",
+        100,
+        "<Room>R1</Room>" + not_available([("Mon", "h1")]),
+        {"6": ("Mon", "h1", "R2")},
+        {"6": ("Mon", "h1", "R1")},
+    ),
+    (
+        "SubjectPreferredRooms",
+        100,
+        "<Subject>Sport</Subject>" + rooms("R2", "R3"),
+        {"6": ("Mon", "h1", "R2"), "7": ("Tue", "h1", "R3")},
+        {"6": ("Mon", "h1", "R1"), "7": ("Tue", "h1", "R3")},
+    ),
+    ("ActivitiesSameStartingTime", 100, acts("4", "5"), {}, {"5": ("Mon", "h3")}),
+    ("TeachersMaxHoursDaily", 100, "<Maximum_Hours_Daily>2</Maximum_Hours_Daily>", {}, {"8": ("Mon", "h3")}),
+    (
+        "StudentsEarlyMaxBeginningsAtSecondHour",
+        100,
+        "<Max_Beginnings_At_Second_Hour>1</Max_Beginnings_At_Second_Hour>",
+        {"3": ("Wed", "h2"), "8": ("Wed", "h1")},
+        {},
+    ),
+    (
+        "TeacherMaxHoursDaily",
+        100,
+        "<Teacher_Name>T2</Teacher_Name><Maximum_Hours_Daily>2</Maximum_Hours_Daily>",
+        {},
+        {"8": ("Mon", "h3")},
+    ),
+    (
+        "TeacherHomeRoom",
+        100,
+        "<Teacher>T1</Teacher><Room>R1</Room>",
+        {"1": ("Mon", "h1", "R1"), "2": ("Tue", "h1", "R1"), "3": ("Wed", "h1", "R1")},
+        {"1": ("Mon", "h1", "R2"), "2": ("Tue", "h1", "R1"), "3": ("Wed", "h1", "R1")},
+    ),
+    (
+        "ActivityPreferredStartingTimes",
+        100,
+        "<Activity_Id>7</Activity_Id>" + starting([("Tue", "h1"), ("Wed", "h1")]),
+        {},
+        {"7": ("Tue", "h2")},
+    ),
+    (
+        "ActivityPreferredTimeSlots",
+        100,
+        "<Activity_Id>7</Activity_Id>" + time_slots([("Tue", "h1"), ("Tue", "h2")]),
+        {},
+        {"7": ("Tue", "h2")},
+    ),
+    (
+        "TeacherMinHoursDaily",
+        100,
+        (
+            "<Teacher_Name>T2</Teacher_Name><Minimum_Hours_Daily>2</Minimum_Hours_Daily>"
+            "<Allow_Empty_Days>true</Allow_Empty_Days>"
+        ),
+        {"8": ("Mon", "h3")},
+        {},
+    ),
+    (
+        "TeacherMaxGapsPerWeek",
+        100,
+        "<Teacher_Name>T2</Teacher_Name><Max_Gaps>0</Max_Gaps>",
+        {},
+        {"4": ("Mon", "h3")},
+    ),
+    ("TeachersMaxGapsPerDay", 100, "<Max_Gaps>0</Max_Gaps>", {}, {"4": ("Mon", "h3")}),
+    (
+        "StudentsSetMinHoursDaily",
+        100,
+        (
+            "<Minimum_Hours_Daily>2</Minimum_Hours_Daily><Students>Y2</Students>"
+            "<Allow_Empty_Days>true</Allow_Empty_Days>"
+        ),
+        {"6": ("Tue", "h3"), "8": ("Tue", "h4")},
+        {},
+    ),
+    (
+        "TwoActivitiesConsecutive",
+        100,
+        "<First_Activity_Id>1</First_Activity_Id><Second_Activity_Id>4</Second_Activity_Id>",
+        {},
+        {"4": ("Mon", "h3")},
+    ),
+    ("ActivitiesNotOverlapping", 100, acts("4", "5"), {"5": ("Mon", "h3")}, {}),
+    (
+        "TeachersMinHoursDaily",
+        100,
+        "<Minimum_Hours_Daily>2</Minimum_Hours_Daily><Allow_Empty_Days>true</Allow_Empty_Days>",
+        {"2": ("Mon", "h2"), "4": ("Mon", "h3"), "5": ("Mon", "h3"), "8": ("Mon", "h4")},
+        {},
+    ),
+    (
+        "ActivityPreferredRooms",
+        100,
+        "<Activity_Id>6</Activity_Id>" + rooms("R2", "R3"),
+        {"6": ("Mon", "h1", "R2")},
+        {"6": ("Mon", "h1", "R1")},
+    ),
+    (
+        "StudentsSetHomeRoom",
+        100,
+        "<Students>Y2</Students><Room>R3</Room>",
+        {"6": ("Mon", "h1", "R3"), "7": ("Tue", "h1", "R3")},
+        {"6": ("Mon", "h1", "R1"), "7": ("Tue", "h1", "R3")},
+    ),
+    (
+        "StudentsMinHoursDaily",
+        100,
+        "<Minimum_Hours_Daily>1</Minimum_Hours_Daily><Allow_Empty_Days>false</Allow_Empty_Days>",
+        {},
+        None,
+    ),
+    (
+        "StudentsMinHoursDaily",
+        100,
+        "<Minimum_Hours_Daily>2</Minimum_Hours_Daily><Allow_Empty_Days>false</Allow_Empty_Days>",
+        None,
+        {},
+    ),
+    (
+        "StudentsSetMaxGapsPerWeek",
+        100,
+        "<Max_Gaps>0</Max_Gaps><Students>Y1-A</Students>",
+        {},
+        {"4": ("Mon", "h3")},
+    ),
+    (
+        "ActivityTagPreferredRooms",
+        100,
+        "<Activity_Tag>Lab</Activity_Tag>" + rooms("R1", "R2"),
+        {"4": ("Mon", "h2", "R1"), "5": ("Mon", "h2", "R2")},
+        {"4": ("Mon", "h2", "R3"), "5": ("Mon", "h2", "R2")},
+    ),
+    (
+        "SubjectActivityTagPreferredRoom",
+        100,
+        "<Subject>Art</Subject><Activity_Tag>Lab</Activity_Tag><Room>R1</Room>",
+        {"4": ("Mon", "h2", "R1"), "5": ("Mon", "h3", "R1")},
+        {"4": ("Mon", "h2", "R2"), "5": ("Mon", "h3", "R1")},
+    ),
+    (
+        "TeachersMaxHoursContinuously",
+        100,
+        "<Maximum_Hours_Continuously>2</Maximum_Hours_Continuously>",
+        {},
+        {"5": ("Tue", "h3")},
+    ),
+    (
+        "TwoActivitiesGrouped",
+        100,
+        "<First_Activity_Id>6</First_Activity_Id><Second_Activity_Id>4</Second_Activity_Id>",
+        {},
+        {"4": ("Mon", "h3")},
+    ),
+    (
+        "TeacherMaxGapsPerDay",
+        100,
+        "<Teacher_Name>T2</Teacher_Name><Max_Gaps>0</Max_Gaps>",
+        {},
+        {"4": ("Mon", "h3")},
+    ),
+    (
+        "TeachersMaxDaysPerWeek",
+        100,
+        "<Max_Days_Per_Week>2</Max_Days_Per_Week>",
+        {"2": ("Mon", "h3"), "5": ("Tue", "h3")},
+        {},
+    ),
+    (
+        "TeacherHomeRooms",
+        100,
+        "<Teacher>T1</Teacher>" + rooms("R1", "R2"),
+        {"1": ("Mon", "h1", "R1"), "2": ("Tue", "h1", "R2"), "3": ("Wed", "h1", "R1")},
+        {"1": ("Mon", "h1", "R3"), "2": ("Tue", "h1", "R2"), "3": ("Wed", "h1", "R1")},
+    ),
+    (
+        "TeacherMaxHoursContinuously",
+        100,
+        ("<Teacher_Name>T3</Teacher_Name><Maximum_Hours_Continuously>2</Maximum_Hours_Continuously>"),
+        {},
+        {"5": ("Tue", "h3")},
+    ),
+    ("ActivityEndsStudentsDay", 100, "<Activity_Id>4</Activity_Id>", {}, {"8": ("Mon", "h3")}),
+    (
+        "StudentsSetMaxHoursDaily",
+        100,
+        "<Maximum_Hours_Daily>2</Maximum_Hours_Daily><Students>Y2</Students>",
+        {},
+        {"6": ("Tue", "h3")},
+    ),
+    (
+        "StudentsMaxHoursDaily",
+        100,
+        "<Maximum_Hours_Daily>3</Maximum_Hours_Daily>",
+        {},
+        {"2": ("Mon", "h3"), "8": ("Mon", "h4")},
+    ),
+    (
+        "SubactivitiesPreferredTimeSlots",
+        100,
+        "<Component_Number>1</Component_Number>" + filt(t="T1", su="Math") + time_slots([("Mon", "h1")]),
+        {},
+        {"1": ("Tue", "h3")},
+    ),
+    (
+        "TeacherIntervalMaxDaysPerWeek",
+        100,
+        (
+            "<Teacher_Name>T1</Teacher_Name><Interval_Start_Hour>h1"
+            "</Interval_Start_Hour><Interval_End_Hour>h3</Interval_End_Hour><Max_Days_Per_Week>2</Max_Days_Per_Week>"
+        ),
+        {"2": ("Tue", "h3")},
+        {},
+    ),
+    (
+        "StudentsSetEarlyMaxBeginningsAtSecondHour",
+        100,
+        ("<Max_Beginnings_At_Second_Hour>0</Max_Beginnings_At_Second_Hour><Students>Y2</Students>"),
+        {"3": ("Wed", "h2"), "8": ("Wed", "h1")},
+        {},
+    ),
+    (
+        "ActivityTagPreferredRoom",
+        100,
+        "<Activity_Tag>Lecture</Activity_Tag><Room>R3</Room>",
+        {"6": ("Mon", "h1", "R3")},
+        {"6": ("Mon", "h1", "R2")},
+    ),
+    (
+        "TeachersMaxBuildingChangesPerDay",
+        100,
+        "<Max_Building_Changes_Per_Day>0</Max_Building_Changes_Per_Day>",
+        {"6": ("Mon", "h1", "R1"), "4": ("Mon", "h2", "R2")},
+        {"6": ("Mon", "h1", "R3"), "4": ("Mon", "h2", "R1")},
+    ),
+    ("ActivitiesSameStartingDay", 100, acts("1", "6"), {}, {"6": ("Tue", "h3")}),
+    (
+        "TeacherMinDaysPerWeek",
+        100,
+        "<Teacher_Name>T2</Teacher_Name><Minimum_Days_Per_Week>3</Minimum_Days_Per_Week>",
+        {"6": ("Tue", "h3")},
+        {},
+    ),
+    (
+        "StudentsSetMaxHoursDaily",
+        90,
+        "<Maximum_Hours_Daily>2</Maximum_Hours_Daily><Students>Y2</Students>",
+        {},
+        {"6": ("Tue", "h3")},
+    ),
+    (
+        "ActivityPreferredRoom",
+        80,
+        ("<Activity_Id>6</Activity_Id><Room>R3</Room><Permanently_Locked>false</Permanently_Locked>"),
+        {"6": ("Mon", "h1", "R3")},
+        {"6": ("Mon", "h1", "R1")},
+    ),
+]
+SPACE = {
+    "SubjectPreferredRoom",
+    "SubjectPreferredRooms",
+    "ActivityPreferredRoom",
+    "ActivityPreferredRooms",
+    "RoomNotAvailableTimes",
+    "TeacherHomeRoom",
+    "TeacherHomeRooms",
+    "StudentsSetHomeRoom",
+    "ActivityTagPreferredRoom",
+    "ActivityTagPreferredRooms",
+    "SubjectActivityTagPreferredRoom",
+    "TeachersMaxBuildingChangesPerDay",
+}
+
+
+def fet_with(fet_type: str, weight: int, body: str) -> bytes:
+    """The tiny school with one more constraint (the basic ones are there already)."""
+    text = TINY.read_text(encoding="utf-8")
+    if fet_type in ("BasicCompulsoryTime", "BasicCompulsorySpace"):
+        return text.encode()
+    element = (
+        f"<Constraint{fet_type}>\n\t<Weight_Percentage>{weight}</Weight_Percentage>\n\t{body}\n"
+        f"\t<Active>true</Active>\n\t<Comments></Comments>\n</Constraint{fet_type}>\n"
+    )
+    closing = "</Space_Constraints_List>" if fet_type in SPACE else "</Time_Constraints_List>"
+    return text.replace(closing, element + closing).encode()
+
+
+def school_of(data: bytes):
+    return FetImporter(parse_fet_bytes(data, "tiny"), "tiny", "tiny").run()
+
+
+def timetable(school, overrides: dict) -> Timetable:
+    where = {**{k: (*v, None) for k, v in BASE.items()}, **{k: (*v, None)[:3] for k, v in overrides.items()}}
+    days, hours = school.calendar.days, school.calendar.periods
+    placements = [
+        Placement(act, 0, (days.index(d), hours.index(h)), school.lesson_by_id[act].blocks[0], room)
+        for act, (d, h, room) in where.items()
+    ]
+    return Timetable(
+        placements=placements, placed=sum(p.length for p in placements), total=school.total_periods()
+    )
+
+
+def ids(case) -> str:
+    return f"{case[0]}-{case[1]}"
+
+
+@pytest.mark.parametrize("case", CASES, ids=[ids(c) for c in CASES])
+def test_satisfied_and_violated(case):
+    fet_type, weight, body, good, bad = case
+    school = school_of(fet_with(fet_type, weight, body))
+    row = import_report(school).types[fet_type]
+    assert row.imported == 1 and row.unsupported == 0, row
+    if good is not None:
+        report = check(school, timetable(school, good))
+        assert not report.hard and not report.soft, [str(v) for v in report.hard + report.soft]
+    if bad is not None:
+        report = check(school, timetable(school, bad))
+        found = report.hard if weight >= 100 else report.soft
+        assert found, f"{fet_type}: the violating placement was not caught"
+
+
+HARD_GOOD = [c for c in CASES if c[1] >= 100 and c[3] is not None]
+
+
+@pytest.mark.system
+def test_satisfying_placements_are_accepted_by_fet(tmp_path):
+    """FET agrees with our reading: each satisfying placement, locked, is a valid FET timetable."""
+    require_system("fet-cl", "fet")
+    rejected = []
+    for fet_type, weight, body, good, _ in HARD_GOOD:
+        data = fet_with(fet_type, weight, body)
+        school = school_of(data)
+        locked = tmp_path / f"{fet_type}.fet"
+        locked.write_bytes(lock_fet(data, school, timetable(school, good)))
+        run = run_fet(locked, 5)
+        if not run.solved:
+            rejected.append(fet_type)
+    assert not rejected
+
+
+@pytest.mark.parametrize("case", HARD_GOOD, ids=[ids(c) for c in HARD_GOOD])
+def test_engine_keeps_the_rule(case):
+    fet_type, weight, body, _, _ = case
+    school = school_of(fet_with(fet_type, weight, body))
+    result = solve(school, SolveOptions(time_limit=10, strict_balancing=False, stall_seconds=1))
+    assert result.complete, result.unplaced
+    report = check(school, result)
+    assert report.ok, [str(v) for v in report.hard]
