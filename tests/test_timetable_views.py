@@ -525,7 +525,7 @@ def test_a_version_deleted_meanwhile_is_one_clear_toast(stored):
     store.delete_version(gone)
     view.version = gone
     assert view.schedule is None
-    assert "Pick a version" in view.grid_html() and view.unplaced().empty
+    assert "does not exist" in view.grid_html() and view.unplaced().empty
     errors = [m for kind, m in state.toasts if kind == "error"]
     assert errors == [f"Opening the version failed: version '{gone}' does not exist"]
     state.data_revision += 1

@@ -105,6 +105,8 @@ class TimetableView(pn.viewable.Viewer):
         schedule = self.state.attempt(lambda: self.cache.get(key[0], key[1], key[2]), what)
         if schedule is None:
             self._failed.add(key)
+            # attempt() has toasted the reason; the page keeps it in view where the grid would be.
+            self.message = self.state.toasts[-1][1] if self.state.toasts else f"{what} failed."
         return schedule
 
     def name_of(self, version_id: str | None) -> str:
@@ -240,7 +242,7 @@ class TimetableView(pn.viewable.Viewer):
     def _breakdown_view(self) -> list:
         schedule = self.schedule
         if schedule is None:
-            return [pn.pane.Markdown("Pick a version.")]
+            return [pn.pane.Markdown(self.message or "Pick a version.")]
         frame = schedule.breakdown_frame()
         summary_line = pn.pane.Markdown(f"Checked against today's rules: {schedule.report.summary()}.")
         if not len(frame) and schedule.report.ok:
