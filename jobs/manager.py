@@ -220,7 +220,6 @@ class JobManager:
         self._wake = threading.Event()
         self._kick = threading.Event()
         self._save_wake = threading.Event()
-        self._recovered = False
         self.docs.ensure_indexes()
         self._recover_safely()
         self._threads = [
@@ -933,7 +932,7 @@ class JobManager:
             if time.monotonic() - last_beat >= self.heartbeat_seconds:
                 last_beat = time.monotonic()
                 self._guard(self._beat)
-            if not self._recovered or time.monotonic() - last_sweep >= sweep_every:
+            if time.monotonic() - last_sweep >= sweep_every:
                 last_sweep = time.monotonic()
                 self._recover_safely()
 
@@ -1005,7 +1004,6 @@ class JobManager:
     def _recover_safely(self) -> None:
         try:
             self._recover()
-            self._recovered = True
         except Exception as e:  # noqa: BLE001 - retried by the keeper thread
             logger.warning("could not check for jobs left by stopped processes: %s", e)
 
