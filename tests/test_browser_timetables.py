@@ -4,7 +4,6 @@ the database, download an XLSX and the print view. Screenshots go to artifacts/.
 from __future__ import annotations
 
 import copy
-import os
 import re
 import socket
 import subprocess
@@ -18,7 +17,6 @@ from conftest import require_system
 from openpyxl import load_workbook
 
 from solver.demo import demo_with_timetable
-from store import open_store
 
 pytestmark = [pytest.mark.system, pytest.mark.slow]
 
@@ -55,11 +53,10 @@ def wait_for_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 
 
 
 @pytest.fixture(scope="module")
-def dashboard(tmp_path_factory):
+def dashboard(store_server, tmp_path_factory):
     """The real dashboard served on a fresh database holding a demo school with two versions."""
     require_system("chromium", "chromium")
-    data = tmp_path_factory.mktemp("data")
-    store = open_store(data_dir=data, db_name="timetabler")
+    store = store_server.open()
     school, timetable = demo_with_timetable(240, seed=5)
     school_id = store.import_school(school, "Browser demo")
     first = store.save_version(school_id, "first", timetable, options={"time_limit": 180})
@@ -68,9 +65,8 @@ def dashboard(tmp_path_factory):
     changed.placed -= 1
     second = store.save_version(school_id, "second", changed)
     port = free_port()
-    log = data / "panel.log"
-    env = {**os.environ, "TIMETABLER_DATA_DIR": str(data), "MONGODB_DB": "timetabler"}
-    env.pop("MONGODB_URI", None)
+    log = tmp_path_factory.mktemp("panel") / "panel.log"
+    env = store_server.env(store.db.name)
     with open(log, "w") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "panel", "serve", "dashboard/app.py", "--port", str(port)],
@@ -95,6 +91,7 @@ def dashboard(tmp_path_factory):
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+        store.db.client.drop_database(store.db.name)
         store.close()
 
 

@@ -40,7 +40,6 @@ from solver.domain import (
     Timetable,
     Unplaced,
 )
-from store import open_store
 
 
 @pytest.fixture(scope="module")
@@ -398,9 +397,9 @@ def test_versions_frame_and_options():
 
 
 @pytest.fixture(scope="module")
-def stored(tmp_path_factory):
-    """A store holding the demo school and two versions: 'first', and 'second' with a few changes."""
-    store = open_store(data_dir=tmp_path_factory.mktemp("db"), db_name="timetable_views")
+def stored(store_server):
+    """A fresh database holding the demo school and two versions: 'first', and 'second' with a few changes."""
+    store = store_server.open()
     school, timetable = demo_with_timetable(240, seed=3)
     school_id = store.import_school(school, "Views demo")
     first = store.save_version(school_id, "first", timetable, options={"time_limit": 180})
@@ -417,6 +416,7 @@ def stored(tmp_path_factory):
     second.unplaced.append(Unplaced(removed.lesson, removed.block, removed.length, "no room left"))
     second_id = store.save_version(school_id, "second", second, options={"time_limit": 300}, draft=True)
     yield store, school_id, first, second_id, moved, removed
+    store.db.client.drop_database(store.db.name)
     store.close()
 
 
