@@ -188,8 +188,8 @@ def test_the_limit_per_school_holds_a_job_back(store, large_school, make_manager
 def test_retry_and_delete(store, small_school, make_manager):
     jm = make_manager()
     job_id = jm.start(small_school, "Week A", {"time_limit": 30, "seed": 4})
-    jm.cancel(job_id)
-    assert jm.get(job_id)["status"] == "cancelled"
+    jm.cancel(job_id, keep="discard")
+    assert jm.wait(job_id)["status"] == "cancelled"
     with pytest.raises(JobError, match="cancel it first"):
         jm.delete(jm.start(small_school, "Week B", {"time_limit": 30}))
 
