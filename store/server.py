@@ -167,7 +167,7 @@ class EmbeddedServer:
             # Reap our own child when it died, so that it does not linger as a zombie.
             self._process.poll()
         with self._locked():
-            info = self._read_info()
+            info = self._read_info() or self._info_from_pid_file()
             if info is not None and self._is_ours(int(info["pid"])):
                 self.pid, self.host, self.port = int(info["pid"]), info.get("host", HOST), int(info["port"])
                 if not self._wait_for_ping(START_TIMEOUT, None):
@@ -176,10 +176,27 @@ class EmbeddedServer:
                         f"{self.data_dir}) is running but does not answer; stop it with "
                         f"'python -m store --data-dir {self.data_dir} stop' and try again"
                     )
+                if not self.info_file.exists():
+                    self._write_info()
                 return
             previous = int(info["port"]) if info else None
             self._clear_stale_files()
             self._start(previous)
+
+    def _info_from_pid_file(self) -> dict | None:
+        """A server of this directory that lost its ``server.json``: its port is on its command line."""
+        try:
+            pid = int(self.pid_file.read_text().strip())
+            if not self._is_ours(pid):
+                return None
+            args = psutil.Process(pid).cmdline()
+            return {
+                "pid": pid,
+                "host": args[args.index("--host") + 1],
+                "port": int(args[args.index("-p") + 1]),
+            }
+        except (OSError, ValueError, IndexError, psutil.Error):
+            return None
 
     def _clear_stale_files(self) -> None:
         # nx-27017 refuses to start while its pid file names a live process, and after a crash that pid
@@ -285,7 +302,7 @@ class EmbeddedServer:
     def stop(self) -> bool:
         """Stop the server of this data directory, whoever started it. True when one was running."""
         with self._locked():
-            info = self._read_info()
+            info = self._read_info() or self._info_from_pid_file()
             stopped = False
             if info is not None and self._is_ours(int(info["pid"])):
                 self._kill(int(info["pid"]))

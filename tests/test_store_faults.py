@@ -196,6 +196,18 @@ def test_restart_after_an_unclean_stop_with_stale_files_keeps_the_data(data_dir,
     store.close()
 
 
+def test_a_server_that_lost_its_discovery_file_is_reused_not_doubled(data_dir):
+    store = reopen(data_dir)
+    pid, port = store.server.pid, store.server.port
+    (data_dir / "server.json").unlink()
+    other = EmbeddedServer(data_dir)
+    other.ensure_running()
+    assert (other.pid, other.port) == (pid, port)
+    assert (data_dir / "server.json").exists()
+    store.close()
+    assert not ping("127.0.0.1", port, timeout=0.3)
+
+
 def child(code: str, data_dir, **popen) -> subprocess.Popen:
     env = {**os.environ, "TIMETABLER_DATA_DIR": str(data_dir), "MONGODB_DB": "faults"}
     env.pop("MONGODB_URI", None)
