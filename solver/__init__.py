@@ -30,6 +30,7 @@ from .io import (
     timetable_from_dict,
     timetable_to_dict,
 )
+from .solve import InvalidSchool, Progress, SolveOptions, solve
 from .validate import validate
 
 __all__ = [
@@ -38,13 +39,16 @@ __all__ = [
     "CheckReport",
     "FormatError",
     "Group",
+    "InvalidSchool",
     "Lesson",
     "Pin",
     "Placement",
     "Problem",
+    "Progress",
     "Room",
     "Rule",
     "School",
+    "SolveOptions",
     "StudentClass",
     "Subject",
     "Teacher",
@@ -59,6 +63,7 @@ __all__ = [
     "save_timetable",
     "school_from_dict",
     "school_to_dict",
+    "solve",
     "timetable_from_dict",
     "timetable_to_dict",
     "validate",
