@@ -395,7 +395,8 @@ class Store:
         """Every school: id, name, created, and counts of each kind of item and of versions."""
 
         def run(attempt: int) -> list[dict]:
-            schools = list(self.db.schools.find({"state": "ready"}).sort("created", 1))
+            # Sorted here: nx-27017 compares dates less than a second apart wrongly.
+            schools = sorted(self.db.schools.find({"state": "ready"}), key=lambda s: s["created"])
             counts: dict[str, dict[str, int]] = {s["_id"]: {} for s in schools}
             for name in [*KINDS, "versions"]:
                 for row in self.db[name].aggregate([{"$group": {"_id": "$school", "n": {"$sum": 1}}}]):
@@ -1062,7 +1063,9 @@ class Store:
         def run(attempt: int) -> list[dict]:
             self._school(school_id)
             docs = self.db.versions.find({"school": school_id}, {"unplaced": 0, "breakdown": 0, "meta": 0})
-            return [self._version_public(d, False) for d in docs.sort("created", -1)]
+            return [
+                self._version_public(d, False) for d in sorted(docs, key=lambda d: d["created"], reverse=True)
+            ]
 
         return self._retrying(f"listing versions of school '{school_id}'", run)
 
