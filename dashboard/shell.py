@@ -36,7 +36,6 @@ class Shell(pn.viewable.Viewer):
             button_style="outline",
             sizing_mode="stretch_width",
         )
-        self.title = pn.pane.Markdown("", margin=(0, 10))
         self.content = pn.Column(sizing_mode="stretch_width", min_height=400)
         self._schools()
         self.school_select.param.watch(self._pick_school, "value")
@@ -86,13 +85,13 @@ class Shell(pn.viewable.Viewer):
             self.nav.value = app.page
         if self.school_select.value != app.school and app.school:
             self.school_select.value = app.school
-        self.title.object = f"## {PAGES[app.page]}"
         try:
             page = self.view(app.page)
         except Exception as e:  # noqa: BLE001 - a page that cannot be built must not show a traceback
             log.exception("building page %s", app.page)
             page = pn.pane.Alert(f"This page could not be opened: {describe_error(e)}", alert_type="danger")
-        self.content.objects = [self.title, page]
+        # A new heading with the page, in one change, so the heading never shows over the old page.
+        self.content.objects = [pn.pane.Markdown(f"## {PAGES[app.page]}", margin=(0, 10)), page]
 
     def sidebar(self) -> list:
         return [self.school_select, self.nav]

@@ -171,6 +171,7 @@ class EntityTable(pn.viewable.Viewer):
             name=self.kind,
         )
         self.table.on_edit(self._on_edit)
+        self.status_pane = pn.pane.Markdown("", styles={"color": "#555"}, margin=(0, 10))
         self.search = pn.widgets.TextInput(placeholder="Search every column", width=260)
         self.table.add_filter(pn.bind(self._search_filter, text=self.search.param.value_input))
         self.add_button = pn.widgets.Button(name=f"Add {LABELS[self.kind]}", button_type="primary")
@@ -408,9 +409,9 @@ class EntityTable(pn.viewable.Viewer):
             sizing_mode="stretch_width",
         )
 
-    @param.depends("status")
-    def _status(self):
-        return pn.pane.Markdown(self.status, styles={"color": "#555"}, margin=(0, 10))
+    @param.depends("status", watch=True)
+    def _show_status(self) -> None:
+        self.status_pane.object = self.status
 
     def __panel__(self):
         return pn.Column(
@@ -419,6 +420,6 @@ class EntityTable(pn.viewable.Viewer):
             ),
             self._confirm_box,
             self.table,
-            self._status,
+            self.status_pane,
             sizing_mode="stretch_width",
         )

@@ -42,13 +42,13 @@ class AvailabilityGrid(pn.viewable.Viewer):
         self.breaks = {tuple(b) for b in calendar.get("breaks", [])}
         self.buttons: dict[tuple[str, str], pn.widgets.Button] = {}
         cells: list = [pn.pane.HTML("", width=70)]
-        cells += [pn.pane.HTML(f"<b>{p}</b>", width=64, align="center") for p in self.periods]
+        cells += [pn.pane.HTML(f"<b>{p}</b>", width=54, margin=(5, 2), align="center") for p in self.periods]
         for day in self.days:
             cells.append(pn.pane.HTML(f"<b>{day}</b>", width=70, align="center"))
             for period in self.periods:
                 button = pn.widgets.Button(
                     name=str(period),
-                    width=64,
+                    width=54,
                     height=34,
                     margin=2,
                     css_classes=["slot", f"slot-{day}-{period}"],
