@@ -21,7 +21,7 @@ from dashboard.timetable.analytics import (
     teacher_gaps,
     teacher_load,
 )
-from dashboard.timetable.compare import summary
+from dashboard.timetable.compare import change_marks, summary
 from dashboard.timetable.exports import sheet_title
 from dashboard.timetable.source import ScheduleCache, describe_options, versions_frame
 from dashboard.timetable.view import TimetableView
@@ -219,6 +219,14 @@ def test_compare_finds_moves_room_changes_additions_and_removals():
     # mb's one block went from Tue 1 to Tue 2: a move, whichever block number the solver gave it.
     mb = frame[frame["lesson"] == "mb"].iloc[0]
     assert (mb["change"], mb["from"], mb["to"]) == ("moved", "Tue 1", "Tue 2")
+    marks = change_marks(Schedule(school, old), Schedule(school, new), changes)
+    assert marks == {
+        ("ma", 1): "moved from Tue 4",
+        ("sc1", 0): "room changed from Lab",
+        ("mb", 1): "moved from Tue 1",
+    }
+    html = grid_html(Schedule(school, new).grid("class", "7A"), marks)
+    assert html.count("tt-changed") == 2 and "moved from Tue 4" in html
 
 
 def test_compare_added_removed_and_renumbered_blocks():
@@ -487,6 +495,12 @@ def test_page_view_model_through_the_store(stored):
     assert state.version == second
     frame, counts = view.changes()
     assert counts == {"moved": 1, "room": 0, "added": 0, "removed": 1}
+    view.kind = "teacher"
+    view.item = school.lesson_by_id[moved.lesson].teachers[0]
+    assert 'tt-changed"' not in view.grid_html()
+    view.mark_changes = True
+    assert view.grid_html().count('tt-changed"') == moved.length
+    view.mark_changes = False
     assert set(frame["lesson"]) == {moved.lesson, removed.lesson}
     view.unplaced_all = True
     assert list(view.unplaced()["lesson"]) == [removed.lesson]

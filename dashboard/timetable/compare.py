@@ -59,17 +59,19 @@ def compare(old: Schedule, new: Schedule) -> list[Change]:
     return changes
 
 
+def when(schedule: Schedule, e: Entry | None) -> str:
+    """A block's time as a planner says it: ``Tuesday 3`` or ``Tuesday 3–4`` for a double."""
+    if e is None:
+        return ""
+    cal = schedule.school.calendar
+    d, p = e.slot
+    last = cal.periods[min(p + e.length - 1, cal.n_periods - 1)]
+    span = cal.periods[p] if e.length == 1 else f"{cal.periods[p]}–{last}"
+    return f"{cal.days[d]} {span}"
+
+
 def changes_frame(old: Schedule, new: Schedule, changes: list[Change] | None = None) -> pd.DataFrame:
     """The changes as a table a planner reads: lesson, subject, who, and from → to with rooms."""
-    cal = new.school.calendar
-
-    def when(e: Entry | None) -> str:
-        if e is None:
-            return ""
-        d, p = e.slot
-        last = cal.periods[min(p + e.length - 1, cal.n_periods - 1)]
-        span = cal.periods[p] if e.length == 1 else f"{cal.periods[p]}–{last}"
-        return f"{cal.days[d]} {span}"
 
     def room(s: Schedule, e: Entry | None) -> str:
         return s.label("room", e.room) if e is not None and e.room else ""
@@ -85,8 +87,8 @@ def changes_frame(old: Schedule, new: Schedule, changes: list[Change] | None = N
                 "subject": source.label("subject", e.subject),
                 "teachers": ", ".join(source.label("teacher", t) for t in e.teachers),
                 "groups": ", ".join(source.label("group", g) for g in e.groups),
-                "from": when(c.before),
-                "to": when(c.after),
+                "from": when(old, c.before),
+                "to": when(new, c.after),
                 "room before": room(old, c.before),
                 "room after": room(new, c.after),
             }
@@ -101,3 +103,20 @@ def summary(changes: list[Change]) -> dict[str, int]:
     for c in changes:
         counts[c.kind] += 1
     return counts
+
+
+def change_marks(old: Schedule, new: Schedule, changes: list[Change]) -> dict[tuple[str, int], str]:
+    """For the blocks of ``new`` that differ from ``old``: (lesson, block) -> what changed, for the grid."""
+    marks = {}
+    for c in changes:
+        if c.after is None:
+            continue
+        if c.kind == "moved":
+            text = f"moved from {when(old, c.before)}"
+        elif c.kind == "room":
+            before = old.label("room", c.before.room) if c.before.room else "no room"
+            text = f"room changed from {before}"
+        else:
+            text = "not placed in the compared version"
+        marks[(c.lesson, c.after.block)] = text
+    return marks

@@ -111,6 +111,8 @@ GRID_CSS = """
 .tt-entry.tt-cont { opacity: .75; }
 .tt-subject { font-weight: 600; }
 .tt-who, .tt-room { font-size: 11px; }
+.tt-entry.tt-changed { outline: 3px dashed #c1121f; outline-offset: -1px; }
+.tt-change { font-size: 10px; font-style: italic; }
 """
 
 PRINT_CSS = """
@@ -133,9 +135,13 @@ body { margin: 0; }
 """
 
 
-def grid_html(grid: Grid) -> str:
-    """The grid as an HTML table; each entry carries ``data-lesson`` and ``data-slot`` for checks and tests."""
+def grid_html(grid: Grid, marks: dict[tuple[str, int], str] | None = None) -> str:
+    """The grid as an HTML table; each entry carries ``data-lesson`` and ``data-slot`` for checks and tests.
+
+    ``marks`` outlines the blocks that changed since another version, with what changed as a tooltip.
+    """
     esc = html.escape
+    marks = marks or {}
     out = [f'<table class="tt-grid" data-kind="{esc(grid.kind)}" data-id="{esc(grid.id)}">']
     out.append("<thead><tr><th class='tt-day'></th>")
     out.extend(f"<th>{esc(p)}</th>" for p in grid.periods)
@@ -149,16 +155,23 @@ def grid_html(grid: Grid) -> str:
             out.append("<td>")
             for c in grid.at(d, p):
                 cls = "tt-entry" if c.first else "tt-entry tt-cont"
+                title = c.text()
+                change = marks.get((c.lesson, c.block))
+                if change:
+                    cls += " tt-changed"
+                    title += f" ({change})"
                 out.append(
-                    f'<div class="{cls}" style="background:{esc(c.color)};color:{ink(c.color)}" data-lesson="{esc(c.lesson)}" '
-                    f'data-block="{c.block}" data-slot="{d},{p}" title="{esc(c.text())}">'
-                    f'<div class="tt-subject">{esc(c.subject_name)}</div>'
+                    f'<div class="{cls}" style="background:{esc(c.color)};color:{ink(c.color)}" '
+                    f'data-lesson="{esc(c.lesson)}" data-block="{c.block}" data-slot="{d},{p}" '
+                    f'title="{esc(title)}"><div class="tt-subject">{esc(c.subject_name)}</div>'
                 )
                 who = [x for x in (", ".join(c.teachers), ", ".join(c.groups)) if x]
                 if who:
                     out.append(f'<div class="tt-who">{esc(" · ".join(who))}</div>')
                 if c.room:
                     out.append(f'<div class="tt-room">{esc(c.room)}</div>')
+                if change and c.first:
+                    out.append(f'<div class="tt-change">{esc(change)}</div>')
                 out.append("</div>")
             out.append("</td>")
         out.append("</tr>")

@@ -16,7 +16,7 @@ import panel as pn
 import param
 
 from .analytics import analytics_figures
-from .compare import changes_frame, compare, summary
+from .compare import change_marks, changes_frame, compare, summary
 from .exports import GRID_CSS, grid_html, to_csv, to_print_html, to_xlsx
 from .model import KINDS, Schedule
 from .source import ScheduleCache, versions_frame
@@ -35,6 +35,7 @@ class TimetableView(pn.viewable.Viewer):
     kind = param.Selector(default="class", objects=list(KINDS), doc="Grid of a class, a teacher or a room.")
     item = param.Selector(default=None, objects=[], allow_None=True, doc="Id of the class, teacher or room.")
     unplaced_all = param.Boolean(default=False, doc="List every unplaced lesson, not only the item's.")
+    mark_changes = param.Boolean(default=False, doc="Outline blocks that differ from the compared version.")
     compare_to = param.Selector(default=None, objects=[], allow_None=True, doc="Id of an older version.")
     export_kind = param.Selector(default="class", objects=list(KINDS), doc="One sheet or page per ...")
     versions = param.DataFrame(default=pd.DataFrame(), doc="The version list with statistics.")
@@ -150,7 +151,12 @@ class TimetableView(pn.viewable.Viewer):
         schedule = self.schedule
         if schedule is None or not self.item:
             return f"<p>{self.message or 'Pick a version.'}</p>"
-        return f"<style>{GRID_CSS}</style>{grid_html(schedule.grid(self.kind, self.item))}"
+        marks = {}
+        if self.mark_changes and self.compare_to:
+            old = self._open(self.compare_to, "Opening the version to compare")
+            if old is not None:
+                marks = change_marks(old, schedule, compare(old, schedule))
+        return f"<style>{GRID_CSS}</style>{grid_html(schedule.grid(self.kind, self.item), marks)}"
 
     def unplaced(self) -> pd.DataFrame:
         schedule = self.schedule
@@ -320,6 +326,9 @@ class TimetableView(pn.viewable.Viewer):
                     name="Show",
                 ),
                 pn.widgets.Select.from_param(self.param.item, name="", width=240),
+                pn.widgets.Checkbox.from_param(
+                    self.param.mark_changes, name="Mark changes since the compared version", margin=(14, 10)
+                ),
             ),
             grid,
             pn.pane.Markdown("#### Unplaced lessons"),
@@ -362,7 +371,7 @@ class TimetableView(pn.viewable.Viewer):
 
         self.param.watch(on_version, ["version", "versions"])
         self.param.watch(on_compare, ["compare_to"])
-        self.param.watch(on_grid, ["version", "kind", "item", "unplaced_all"])
+        self.param.watch(on_grid, ["version", "kind", "item", "unplaced_all", "mark_changes", "compare_to"])
         tabs.param.watch(fill_tabs, "active")
         return pn.Column(self._version_table(), header, self._downloads(), tabs, sizing_mode="stretch_width")
 
