@@ -75,6 +75,8 @@ class _Validator:
             "lesson": {x.id for x in school.lessons},
         }
         self.students = self.ids_of["class"] | self.ids_of["group"]
+        self.longest = self.longest_run()
+        self._starts: dict[tuple[frozenset[Slot], int], frozenset[Slot]] = {}
 
     def fail(self, where: str, message: str, fix: str = "") -> None:
         self.problems.append(Problem(where, message, fix))
@@ -204,7 +206,7 @@ class _Validator:
             self.fail(
                 f"{where}.blocks", "no blocks: the lesson has no periods", "give blocks such as [1] or [2, 1]"
             )
-        longest = self.longest_run()
+        longest = self.longest
         for k, n in enumerate(x.blocks):
             if n <= 0:
                 self.fail(
@@ -522,39 +524,52 @@ class _Validator:
             return {x.id for x in lessons if students & self.school.lesson_subgroups(x)}
         return set()
 
+    def starts(self, blocked: frozenset[Slot], length: int) -> frozenset[Slot]:
+        """Start times of a block of ``length`` periods that covers none of ``blocked`` (cached)."""
+        key = (blocked, length)
+        if key not in self._starts:
+            cal = self.school.calendar
+            self._starts[key] = frozenset(
+                (d, p)
+                for d in range(cal.n_days)
+                for p in range(cal.n_periods - length + 1)
+                if not any((d, p + i) in blocked for i in range(length))
+            )
+        return self._starts[key]
+
     def lesson_times(self) -> None:
         """Lessons with a block that fits at no time, or too few days for their blocks."""
         cal = self.school.calendar
         off = self.unavailable_slots()
-        preferred = [(r, self.rule_lessons(r)) for r in self.hard_rules("preferred_times")]
+        breaks = frozenset(self.breaks)
+        wishes = []
+        for r in self.hard_rules("preferred_times"):
+            slots = frozenset(tuple(x) for x in r.params.get("slots", []))
+            outside = frozenset(s for s in self.slots if s not in slots)
+            wishes.append((r, self.rule_lessons(r), slots, r.params.get("mode") == "start", outside))
         for x in self.school.active_lessons():
             people = [("teacher", t) for t in x.teachers] + [
                 ("students", s) for s in self.school.lesson_subgroups(x)
             ]
-            blocked = set().union(*(off.get(w, set()) for w in people))
-            rules = [r for r, ids in preferred if x.id in ids]
+            blocked = breaks.union(*(off.get(w, ()) for w in people))
+            rules = [w for w in wishes if x.id in w[1]]
             fitting_days: set[int] = set()
             for k, n in enumerate(x.blocks):
-                starts = []
-                for d in range(cal.n_days):
-                    for p in range(cal.n_periods - n + 1):
-                        cells = [(d, p + i) for i in range(n)]
-                        if any(c in self.breaks or c in blocked for c in cells):
-                            continue
-                        if x.rooms and not any(
-                            not any(c in off.get(("room", r), ()) for c in cells) for r in x.rooms
-                        ):
-                            continue
-                        if any(not _inside(r, (d, p), cells) for r in rules):
-                            continue
-                        starts.append((d, p))
+                starts = self.starts(blocked, n)
+                if x.rooms:
+                    rooms = frozenset().union(
+                        *(self.starts(breaks.union(off.get(("room", r), ())), n) for r in x.rooms)
+                    )
+                    starts &= rooms
+                for _, _, slots, start_only, outside in rules:
+                    starts &= slots if start_only else self.starts(outside, n)
                 fitting_days |= {d for d, _ in starts}
                 if not starts:
                     causes = ["breaks"]
                     causes += [self.who(w) for w in people if off.get(w)]
                     if x.rooms and any(off.get(("room", r)) for r in x.rooms):
                         causes.append("unavailable times of its rooms")
-                    causes += [f"hard preferred times rule {r.id}" for r in rules]
+                    causes += [f"hard preferred times rule {r.id}" for r, *_ in rules]
                     self.fail(
                         f"lesson {x.id}.blocks[{k}]",
                         f"no time fits this {n}-period block; ruled out by {', '.join(causes)}",
@@ -631,12 +646,6 @@ _KIND_TEXT = {
     "str": "text",
     "ids": "a list of ids",
 }
-
-
-def _inside(rule: Rule, start: Slot, cells: list[Slot]) -> bool:
-    """A block starting at ``start`` keeps a preferred-times rule (mode ``all`` or ``start``)."""
-    slots = {tuple(s) for s in rule.params.get("slots", [])}
-    return start in slots if rule.params.get("mode", "all") == "start" else all(c in slots for c in cells)
 
 
 def _kind_of_default(default) -> str | None:
