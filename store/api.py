@@ -365,20 +365,22 @@ class Store:
                 time.sleep(delay)
                 delay = min(delay * 2, 2.0)
                 attempt += 1
-                if self._server is not None and not self._server.running():
+                if self._server is not None:
                     self._restart_server()
             except PyMongoError as e:
                 raise StoreError(f"database error while {what}: {e}") from None
 
     def _restart_server(self) -> None:
+        """Restart the embedded server when it died, or follow it when another process restarted it."""
         port = self._server.port
-        try:
-            self._server.ensure_running()
-        except StoreError as e:
-            log.warning("could not restart the embedded database: %s", e)
-            return
+        if not self._server.running():
+            try:
+                self._server.ensure_running()
+            except StoreError as e:
+                log.warning("could not restart the embedded database: %s", e)
+                return
         if self._server.port != port:
-            # Its old port was taken meanwhile: connect to the new one.
+            # Restarted on another port (its old one was taken meanwhile): connect to the new one.
             old, self._client = self._client, _client(self._server.uri, self._timeout)
             old.close()
 

@@ -157,9 +157,13 @@ class EmbeddedServer:
         return "nx_27017" in cmdline.replace("-", "_") and str(self.data_dir) in cmdline
 
     def running(self) -> bool:
-        """The server recorded in the discovery file is alive (it may still be busy)."""
+        """The server recorded in the discovery file is alive (it may still be busy). When it is, this
+        object follows it: another process may have restarted it, on another port."""
         info = self._read_info()
-        return info is not None and self._is_ours(int(info["pid"]))
+        if info is None or not self._is_ours(int(info["pid"])):
+            return False
+        self.pid, self.host, self.port = int(info["pid"]), info.get("host", HOST), int(info["port"])
+        return True
 
     def ensure_running(self) -> None:
         """Reuse the running server of this data directory, or start one (again, after a crash)."""

@@ -4,6 +4,7 @@ sharing one embedded server. These start their own embedded servers in temporary
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -150,6 +151,23 @@ def test_a_save_retries_through_a_crash_of_the_embedded_server(data_dir, demo, m
     assert store.save_version(school_id, "Week A", second) == version_id
     assert placements(store.load_version(version_id)) == placements(second)
     assert store.server.port == port, "restarted on the same port, so open connections carry on"
+    store.close()
+
+
+def test_a_store_follows_a_server_another_process_restarted_on_another_port(data_dir):
+    store = reopen(data_dir)
+    school_id = store.create_school("Moving")
+    old_port = store.server.port
+    store.server.kill()
+    with socket.socket() as squatter:
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        squatter.bind(("127.0.0.1", old_port))
+        squatter.listen()
+        elsewhere = EmbeddedServer(data_dir)  # as another process of the app would
+        elsewhere.ensure_running()
+        assert elsewhere.port != old_port
+        assert [s["id"] for s in store.list_schools()] == [school_id]
+    assert store.server.port == elsewhere.port
     store.close()
 
 
