@@ -126,10 +126,11 @@ class Schedule:
 
     def lessons_in(self, rule: Rule) -> list[Lesson]:
         """The lessons a lesson-set rule covers: by id, subject, teacher, or students attending."""
+        if rule.scope in ("lesson", "lessons"):
+            # In the target's order: rules such as "consecutive" depend on it.
+            return [self.lessons[i] for i in dict.fromkeys(_targets(rule)) if i in self.lessons]
         ids = set(_targets(rule))
         lessons = self.lessons.values()
-        if rule.scope in ("lesson", "lessons"):
-            return [x for x in lessons if x.id in ids]
         if rule.scope == "subject":
             return [x for x in lessons if x.subject in ids]
         if rule.scope == "teacher":
