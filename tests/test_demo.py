@@ -2,7 +2,7 @@
 
 import pytest
 
-from solver import school_from_dict, school_to_dict
+from solver import check, school_from_dict, school_to_dict, validate
 from solver.demo import demo_with_timetable, generate_demo
 
 
@@ -58,3 +58,11 @@ def test_hidden_timetable_is_complete():
     assert {(p.lesson, p.block) for p in timetable.placements} == {
         (x.id, b) for x in school.lessons for b in range(len(x.blocks))
     }
+
+
+@pytest.mark.parametrize(("periods", "seed"), [(50, 1), (300, 2), (914, 3), (2000, 4)])
+def test_feasible_by_construction(periods, seed):
+    school, hidden = demo_with_timetable(periods, seed)
+    assert validate(school) == []
+    report = check(school, hidden)
+    assert report.ok, [str(v) for v in report.hard[:5]]
