@@ -707,7 +707,13 @@ def check(school: School, timetable: Timetable) -> CheckReport:
             message = f"rule type '{rule.type}' is not known to the checker"
             report.hard.append(Violation(rule.id, rule.type, True, message, 1, rule.weight))
             continue
-        findings = fn(s, rule)
+        try:
+            findings = fn(s, rule)
+        except (KeyError, TypeError, ValueError) as e:
+            # A malformed rule (validation would refuse it) must not hide the rest of the report.
+            message = f"the rule could not be checked ({type(e).__name__}: {e}); run validation on the school"
+            report.hard.append(Violation(rule.id, rule.type, True, message, 1, rule.weight))
+            continue
         violations = [Violation(rule.id, rule.type, hard, m, a, rule.weight) for a, m in findings if a > 0]
         if hard:
             report.hard.extend(violations)

@@ -364,3 +364,12 @@ def test_demo_hidden_timetable_keeps_every_hard_rule():
     report = check(school, hidden)
     assert report.ok, [str(v) for v in report.hard[:5]]
     assert report.score > 0  # gaps and preferences are left for the solver
+
+
+def test_a_malformed_rule_is_reported_not_raised():
+    school = make_school(
+        [lesson("L1", "MATH", ["A"], ["7A"])],
+        [Rule("m", "max_periods_per_day", "all_teachers", None, 50, {})],
+    )
+    report = check(school, timetable(school, ("L1", 0, MON, 0)))
+    assert kinds(report) == ["m"] and "could not be checked" in report.hard[0].message
