@@ -306,14 +306,17 @@ class EmbeddedServer:
     def stop(self) -> bool:
         """Stop the server of this data directory, whoever started it. True when one was running."""
         with self._locked():
-            info = self._read_info() or self._info_from_pid_file()
-            stopped = False
-            if info is not None and self._is_ours(int(info["pid"])):
-                self._kill(int(info["pid"]))
-                stopped = True
-            self._clear_stale_files()
-            self.pid = self.port = None
-            return stopped
+            return self._stop_locked()
+
+    def _stop_locked(self) -> bool:
+        info = self._read_info() or self._info_from_pid_file()
+        stopped = False
+        if info is not None and self._is_ours(int(info["pid"])):
+            self._kill(int(info["pid"]))
+            stopped = True
+        self._clear_stale_files()
+        self.pid = self.port = None
+        return stopped
 
     def kill(self) -> None:
         """SIGKILL the server, as a crash would (for fault tests)."""
@@ -337,14 +340,18 @@ class EmbeddedServer:
         me = psutil.Process()
         (self._clients_dir / str(me.pid)).write_text(str(me.create_time()))
 
-    def unregister_and_stop_if_unused(self) -> None:
-        """Leave; stop the server when no live process of the app is using it any more."""
+    def unregister(self) -> None:
         with contextlib.suppress(FileNotFoundError):
             (self._clients_dir / str(os.getpid())).unlink()
+
+    def unregister_and_stop_if_unused(self) -> None:
+        """Leave; stop the server when no live process of the app is using it any more."""
+        self.unregister()
+        # Checked and stopped under one lock: a process registers before it looks for the server, so
+        # it is either counted here or finds the server gone and starts another.
         with self._locked():
-            if self._live_clients():
-                return
-        self.stop()
+            if not self._live_clients():
+                self._stop_locked()
 
     def _live_clients(self) -> list[int]:
         live = []
@@ -377,12 +384,18 @@ def acquire(data_dir: str | Path | None = None) -> EmbeddedServer:
         server = _servers.get(path)
         if server is None:
             server = _servers[path] = EmbeddedServer(path)
-        server.ensure_running()
-        if not _users.get(path):
+        first = not _users.get(path)
+        if first:
             server.register()
-            if not _atexit_registered:
-                atexit.register(_release_all)
-                _atexit_registered = True
+        try:
+            server.ensure_running()
+        except BaseException:
+            if first:
+                server.unregister()
+            raise
+        if not _atexit_registered:
+            atexit.register(_release_all)
+            _atexit_registered = True
         _users[path] = _users.get(path, 0) + 1
         return server
 
