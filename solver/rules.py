@@ -44,7 +44,7 @@ RULE_TYPES: dict[str, RuleType] = _types(
         {"slots": "slots"},
         help=(
             "Nothing is placed for the teacher, students or room at these times. Violation amount: "
-            "periods placed in these times."
+            "periods placed in these times, summed over every teacher, subgroup or room in scope."
         ),
     ),
     RuleType(
