@@ -469,7 +469,7 @@ def test_compare_two_stored_versions(stored):
 
 def test_page_view_model_through_the_store(stored):
     store, school_id, first, second, moved, removed = stored
-    state = AppState(store, None, school=school_id)
+    state = AppState(store, None, school=school_id, page="timetables")
     view = TimetableView(state)
     assert list(view.versions["name"]) == ["second", "first"]
     assert view.versions.iloc[0]["draft"] and view.versions.iloc[1]["options"] == "time limit 180 s"

@@ -37,7 +37,9 @@ class TimetableView(pn.viewable.Viewer):
     unplaced_all = param.Boolean(default=False, doc="List every unplaced lesson, not only the item's.")
     mark_changes = param.Boolean(default=False, doc="Outline blocks that differ from the compared version.")
     compare_to = param.Selector(default=None, objects=[], allow_None=True, doc="Id of an older version.")
-    export_kind = param.Selector(default="class", objects=list(KINDS), doc="One sheet or page per ...")
+    export_kind = param.Selector(
+        default="class", objects=list(KINDS), doc="Exports have a sheet or page per class, teacher or room."
+    )
     versions = param.DataFrame(default=pd.DataFrame(), doc="The version list with statistics.")
     message = param.String(default="", doc="Why there is nothing to show, for the page.")
 
@@ -65,7 +67,9 @@ class TimetableView(pn.viewable.Viewer):
         )
         frame = versions_frame(raw or [])
         ids = list(frame["id"])
-        wanted = getattr(self.state, "version", "")
+        # A failed load is tried again on refresh: the database may be back, or the data mended.
+        self._failed.clear()
+        wanted = self.state.version
         current = next((v for v in (self.version, wanted) if v in ids), ids[0] if ids else None)
         self.param.update(versions=frame)
         self.param.version.objects = ids
@@ -99,7 +103,7 @@ class TimetableView(pn.viewable.Viewer):
     def _open(self, version_id: str | None, what: str) -> Schedule | None:
         if not version_id:
             return None
-        key = (version_id, self.state.school, getattr(self.state, "data_revision", 0))
+        key = (version_id, self.state.school, self.state.data_revision)
         # A version that failed to load is reported once, not by every pane that asks for it.
         if key in self._failed:
             return None
@@ -116,7 +120,7 @@ class TimetableView(pn.viewable.Viewer):
 
     @param.depends("version", watch=True)
     def _load(self) -> None:
-        if getattr(self.state, "version", None) not in (None, self.version) and self.version:
+        if self.version and self.state.version != self.version and self.state.page == "timetables":
             self.state.version = self.version
         # Versions are listed newest first, so the default comparison is with the one before this one.
         ids = list(self.param.version.objects)
