@@ -102,6 +102,7 @@ class _Run:
     version_name: str
     options: dict
     slot: str | None
+    previous_fingerprint: str | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
     keep: str = "draft"
     asked: bool = False
@@ -449,6 +450,7 @@ class JobManager:
             "fingerprint": None,
             "result": None,
             "retry_of": retry_of["id"] if retry_of else None,
+            "previous_fingerprint": retry_of.get("fingerprint") if retry_of else None,
             "retried_by": None,
             "cancel_requested": None,
             "save_attempts": 0,
@@ -504,7 +506,14 @@ class JobManager:
                 self._wake.clear()
                 continue
             doc, slot = claimed
-            run = _Run(doc["id"], doc["school_id"], doc["version_name"], doc["options"], slot)
+            run = _Run(
+                doc["id"],
+                doc["school_id"],
+                doc["version_name"],
+                doc["options"],
+                slot,
+                doc.get("previous_fingerprint"),
+            )
             with self._lock:
                 self._runs[run.job_id] = run
             try:
@@ -530,11 +539,16 @@ class JobManager:
             return
         inputs = fingerprint(school)
         total = school.total_periods()
+        lines = [_line(f"Solving {total} periods (school data {inputs}).")]
+        if run.previous_fingerprint and run.previous_fingerprint != inputs:
+            lines.append(
+                _line(f"The school data changed since the job retried ({run.previous_fingerprint}).")
+            )
         self._write(
             run,
             {"fingerprint": inputs, "total": total, "phase": "solving", "message": "Solving."},
             progress=5,
-            log=[_line(f"Solving {total} periods (school data {inputs}).")],
+            log=lines,
         )
         options = SolveOptions(
             time_limit=float(run.options["time_limit"]),
