@@ -506,8 +506,11 @@ def test_page_view_model_through_the_store(stored):
     assert list(view.unplaced()["lesson"]) == [removed.lesson]
     assert "no room left" in view.unplaced().iloc[0]["reason"]
 
-    rows = list(csv.DictReader(io.StringIO(view.csv_file().getvalue().decode())))
+    rows = list(csv.DictReader(io.StringIO(view.csv_file().getvalue().decode("utf-8-sig"))))
     assert len(rows) == len(store.version_frame(second))
+    assert {(r["lesson"], int(r["block"])) for r in rows} == {
+        (r.lesson, r.block) for r in store.version_frame(second).itertuples()
+    }
     view.export_kind = "teacher"
     assert view.export_name("xlsx") == "second-teacher.xlsx"
     wb = load_workbook(view.xlsx_file())

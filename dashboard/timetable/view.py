@@ -182,7 +182,8 @@ class TimetableView(pn.viewable.Viewer):
         return changes_frame(old, new, found), summary(found)
 
     def csv_file(self) -> io.BytesIO:
-        return io.BytesIO(to_csv(self.schedule).encode("utf-8"))
+        # With a byte-order mark, Excel reads the names' accents right when the file is double-clicked.
+        return io.BytesIO(to_csv(self.schedule).encode("utf-8-sig"))
 
     def xlsx_file(self) -> io.BytesIO:
         return io.BytesIO(to_xlsx(self.schedule, self.export_kind))
