@@ -22,9 +22,9 @@ from dashboard.pages.timetables import TimetablesPage
 from dashboard.progress import ProgressIndicator
 from dashboard.services import get_jobs, get_store
 from dashboard.shell import Shell
-from dashboard.state import AppState
+from dashboard.state import AppState, report_unexpected
 
-pn.extension("tabulator", notifications=True, design="bootstrap")
+pn.extension("tabulator", notifications=True, design="bootstrap", exception_handler=report_unexpected)
 
 PAGES = {
     "overview": lambda app: OverviewPage(app=app),

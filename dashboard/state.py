@@ -96,6 +96,14 @@ class AppState(param.Parameterized):
             return None
 
 
+def report_unexpected(error: Exception) -> None:
+    """Panel's handler for errors no view model caught: logged with the traceback, shown as a toast."""
+    log.error("unexpected error in a callback", exc_info=error)
+    notifications = pn.state.notifications
+    if notifications is not None:
+        notifications.error(f"Something went wrong: {describe_error(error)}", duration=TOAST_MS["error"])
+
+
 def is_user_error(error: Exception) -> bool:
     """True for errors whose message is written for people (bad input, missing item, conflicts)."""
     names = {cls.__name__ for cls in type(error).__mro__}
