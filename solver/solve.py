@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -134,6 +134,9 @@ class _Solver:
     def parameters(self, budget: float, optimise: bool) -> cp_model.CpSolver:
         solver = cp_model.CpSolver()
         p = solver.parameters
+        # CP-SAT's own Ctrl-C handler aborts the process (std::bad_function_call in 9.15); callers cancel
+        # through the ``cancel`` event instead, and Python keeps its KeyboardInterrupt.
+        p.catch_sigint_signal = False
         # Measured on the 914-period demo: full presolve (probing, symmetry, repeated passes) took 4-5x
         # the CPU time of the search it prepared; one light pass finds the same timetables sooner.
         p.max_presolve_iterations = 1
@@ -291,9 +294,11 @@ class _Solver:
         return None
 
     def apply_hint(self, tm: TimetableModel) -> None:
-        """Start from a previous timetable's placements (re-solves after edits)."""
+        """Start from a previous timetable's placements (re-solves after edits), else from a greedy one."""
         if self.options.hint is not None:
             tm.hint({(p.lesson, p.block): (tuple(p.slot), p.room) for p in self.options.hint.placements})
+        else:
+            tm.hint(compact_start(tm))
 
     # ------------------------------------------------------------------ result
 
@@ -333,6 +338,49 @@ class _Solver:
             first_complete_time=self.first_complete,
             meta={"model_variables": tm.size()[0], "model_constraints": tm.size()[1]},
         )
+
+
+def compact_start(tm: TimetableModel) -> dict[tuple[str, int], tuple[Slot, str | None]]:
+    """A greedy timetable to hint the first search: each block at the earliest clash-free time.
+
+    CP-SAT's first complete timetable otherwise ignores soft rules entirely (its phase has no objective),
+    leaving students hundreds of gaps the soft phase then fails to remove in its time. Packing days
+    from the first period keeps them compact; CP-SAT repairs whatever the greedy could not fit.
+    """
+    busy: dict[tuple[str, str], Counter] = defaultdict(Counter)
+    subject_days: set[tuple[str, str, int]] = set()
+    lesson_days: dict[str, list[int]] = defaultdict(list)
+    found = {}
+    order = sorted(tm.blocks, key=lambda b: (len(b.options), -b.length))
+    for block in order:
+        lesson = block.lesson
+        people = tm.resources_of(lesson)
+        students = tm.subgroups[lesson.id]
+        best, best_cost = None, None
+        for opt in block.options:
+            d, p = opt.slot
+            cells = tm.covered(opt.slot, block.length)
+            room = tm.room_resource(opt)
+            clashes = sum(busy[r][c] > 0 for r in people for c in cells)
+            if room is not None:
+                clashes += sum(busy[room][c] >= tm.capacity.get(room, 1) for c in cells)
+            clashes += sum(abs(d - e) < max(lesson.min_days_apart, 1) for e in lesson_days[lesson.id])
+            clashes += sum((s, lesson.subject, d) in subject_days for s in students)
+            cost = (clashes, p, sum(busy[r][(d, -1)] for r in people))
+            if best_cost is None or cost < best_cost:
+                best, best_cost = opt, cost
+        if best is None:
+            continue
+        found[block.key] = (best.slot, best.room)
+        d = best.slot[0]
+        room = tm.room_resource(best)
+        for r in people + ([room] if room else []):
+            for c in tm.covered(best.slot, block.length):
+                busy[r][c] += 1
+            busy[r][(d, -1)] += block.length
+        lesson_days[lesson.id].append(d)
+        subject_days.update((s, lesson.subject, d) for s in students)
+    return found
 
 
 def _who(res: tuple[str, str]) -> str:
