@@ -25,6 +25,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import fcntl
+import itertools
 import json
 import logging
 import os
@@ -135,8 +136,8 @@ class EmbeddedServer:
     def _read_info(self) -> dict | None:
         try:
             info = json.loads(self.info_file.read_text())
-            return info if isinstance(info, dict) and {"pid", "port"} <= info.keys() else None
-        except (OSError, ValueError):
+            return {**info, "pid": int(info["pid"]), "port": int(info["port"])}
+        except (OSError, ValueError, TypeError, KeyError):
             return None
 
     def _write_info(self) -> None:
@@ -151,10 +152,11 @@ class EmbeddedServer:
             proc = psutil.Process(pid)
             if proc.status() == psutil.STATUS_ZOMBIE:
                 return False
-            cmdline = " ".join(proc.cmdline())
+            args = proc.cmdline()
         except psutil.Error:
             return False
-        return "nx_27017" in cmdline.replace("-", "_") and str(self.data_dir) in cmdline
+        serves_here = any(a == "--data-dir" and b == str(self.data_dir) for a, b in itertools.pairwise(args))
+        return serves_here and any("nx_27017" in a.replace("-", "_") for a in args)
 
     def running(self) -> bool:
         """The server recorded in the discovery file is alive (it may still be busy). When it is, this
