@@ -934,7 +934,8 @@ class JobManager:
         last_sweep = time.monotonic()
         sweep_every = max(1.0, self.lease_seconds / 2)
         while not self._stop.is_set():
-            self._kick.wait(0.1)
+            # Progress events kick this awake; a short tick only matters while something is solving.
+            self._kick.wait(0.1 if self._runs else 0.5)
             self._kick.clear()
             if self._stop.is_set():
                 return
