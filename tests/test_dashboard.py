@@ -235,6 +235,16 @@ def test_shell_follows_the_page_and_school(app, store):
     assert app.page == "jobs"
 
 
+def test_the_jobs_page_stops_following_jobs_when_closed(app):
+    page = JobsPage(app=app)
+    reloads = []
+    page.reload = lambda: reloads.append(app.jobs_revision)
+    app.jobs_revision += 1
+    page.dispose()
+    app.jobs_revision += 1
+    assert reloads == [1]
+
+
 def test_a_page_that_fails_shows_a_message_not_a_traceback(app):
     def broken(_app):
         raise ValueError("lessons[3]: something is off")

@@ -83,8 +83,12 @@ class JobsPage(pn.viewable.Viewer):
         self.retry_button.on_click(lambda e: self.retry())
         self.cancel_button.on_click(lambda e: self.cancel(e.new))
         self.delete_button.on_click(lambda e: self.delete())
-        self.app.param.watch(lambda e: self.reload(), "jobs_revision")
+        self._watcher = self.app.param.watch(lambda e: self.reload(), "jobs_revision")
         self.reload()
+
+    def dispose(self) -> None:
+        """Stop following job changes; the shell calls it when the page is closed."""
+        self.app.param.unwatch(self._watcher)
 
     def reload(self) -> None:
         """Read the school's jobs again, keeping the selection."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import panel as pn
 import param
 
 from solver.domain import HARD, SCOPES
@@ -87,5 +88,19 @@ class RulesPage(EntityTable):
             "note": "",
         }
 
-    def help_text(self) -> str:
-        return "\n".join(f"- **{t.name}**: {t.help}" for t in RULE_TYPES.values())
+    def __panel__(self):
+        types = "\n".join(
+            f"- **{t.name}** ({t.title}; scopes: {', '.join(t.scopes)}): {t.help}"
+            for t in RULE_TYPES.values()
+        )
+        guide = pn.pane.Markdown(
+            "Weight 100 means the rule must hold; a lower weight makes it a wish, penalised in proportion. "
+            "*Applies to* names the teacher, class, group, room or subject of a singular scope; "
+            '*Parameters* are JSON, e.g. `{"max": 2}`.\n\n' + types,
+            sizing_mode="stretch_width",
+        )
+        return pn.Column(
+            super().__panel__(),
+            pn.Accordion(("Rule types", guide), sizing_mode="stretch_width"),
+            sizing_mode="stretch_width",
+        )
