@@ -217,6 +217,7 @@ def test_a_job_for_a_missing_school_fails_with_a_readable_error(store, make_mana
 def test_a_shut_down_process_leaves_its_jobs_to_the_next_one(store, large_school, make_manager):
     first = make_manager(lease_seconds=60)
     job_id = first.start(large_school, "Week A", {"time_limit": 30})
+    waiting = first.start(large_school, "Week B", {"time_limit": 30})
     wait_for(first, job_id, solving)
     first.shutdown()
 
@@ -225,6 +226,9 @@ def test_a_shut_down_process_leaves_its_jobs_to_the_next_one(store, large_school
     assert doc["status"] == "interrupted"
     assert doc["worker"] == first.worker_id
     assert "stopped while it was solving" in doc["error"]
-    again = doc["retried_by"]
-    assert again and second.get(again)["worker"] == second.worker_id
-    second.cancel(again, keep="discard")
+    assert "stopped before it started" in second.get(waiting)["error"]
+    again = [doc["retried_by"], second.get(waiting)["retried_by"]]
+    assert [second.get(x)["worker"] for x in again] == [second.worker_id] * 2
+    assert sorted(second.get(x)["version_name"] for x in again) == ["Week A", "Week B"]
+    for x in again:
+        second.cancel(x, keep="discard")
