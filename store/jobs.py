@@ -6,7 +6,8 @@ every few seconds, and every write by a holder is conditional on still being the
 whose lease was taken over learns it from a write that matches nothing. ``job_slots`` bounds the
 number of running jobs per school across processes: one document per slot, taken atomically.
 
-Two gaps of nx-27017 0.8.1 are worked around here. A missing field does not equal ``None`` (unlike
+Gaps of nx-27017 0.8.1 worked around here (booleans set with ``$set`` come back as 1/0, so only their
+truth is used). A missing field does not equal ``None`` (unlike
 MongoDB), so queries match explicit values with ``$in`` rather than ``{"$ne": None}``. A top-level
 datetime written by ``$set`` comes back as text, and dates compare only to the second, so the times that
 are compared or sorted (``lease_until``, a slot's ``at``, the queue order ``seq``) are Unix seconds,
