@@ -17,7 +17,7 @@ import pandas as pd
 import panel as pn
 import param
 
-from ..state import AppState, describe_error
+from ..state import AppState, describe_error, is_user_error, log
 
 PAGE_SIZE = 50
 
@@ -292,11 +292,13 @@ class EntityTable(pn.viewable.Viewer):
             self._revert(row_id, field, previous)
             self.app.toast("error", f"{label} not changed: {e}")
             return False
-        saved = self.app.attempt(
-            lambda: self._save(row_id, {field: stored}), f"{label}: saving {column.title}"
-        )
-        if saved is None:
+        try:
+            saved = self._save(row_id, {field: stored})
+        except Exception as e:  # noqa: BLE001 - any refusal reverts the cell; the toast says why
+            if not is_user_error(e):
+                log.exception("saving %s.%s of %s", self.kind, field, row_id)
             self._revert(row_id, field, previous)
+            self.app.toast("error", f"{label} not changed: {describe_error(e)}")
             return False
         self.docs[row_id] = saved
         shown = self.cell(column, saved)
