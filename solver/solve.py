@@ -348,6 +348,16 @@ def compact_start(tm: TimetableModel) -> dict[tuple[str, int], tuple[Slot, str |
     from the first period keeps them compact; CP-SAT repairs whatever the greedy could not fit.
     """
     busy: dict[tuple[str, str], Counter] = defaultdict(Counter)
+    day_periods: dict[tuple[tuple[str, str], int], set[int]] = defaultdict(set)
+
+    def gaps(periods: set[int], day: int) -> int:
+        if not periods:
+            return 0
+        inside = [
+            q for q in range(tm.n_periods) if min(periods) <= q <= max(periods) and (day, q) not in tm.breaks
+        ]
+        return len(inside) - len(periods)
+
     subject_days: set[tuple[str, str, int]] = set()
     lesson_days: dict[str, list[int]] = defaultdict(list)
     found = {}
@@ -366,7 +376,9 @@ def compact_start(tm: TimetableModel) -> dict[tuple[str, int], tuple[Slot, str |
                 clashes += sum(busy[room][c] >= tm.capacity.get(room, 1) for c in cells)
             clashes += sum(abs(d - e) < max(lesson.min_days_apart, 1) for e in lesson_days[lesson.id])
             clashes += sum((s, lesson.subject, d) in subject_days for s in students)
-            cost = (clashes, p, sum(busy[r][(d, -1)] for r in people))
+            span = set(range(p, p + block.length))
+            new_gaps = sum(gaps(day_periods[(r, d)] | span, d) - gaps(day_periods[(r, d)], d) for r in people)
+            cost = (clashes, new_gaps, p, sum(len(day_periods[(r, d)]) for r in people))
             if best_cost is None or cost < best_cost:
                 best, best_cost = opt, cost
         if best is None:
@@ -377,7 +389,7 @@ def compact_start(tm: TimetableModel) -> dict[tuple[str, int], tuple[Slot, str |
         for r in people + ([room] if room else []):
             for c in tm.covered(best.slot, block.length):
                 busy[r][c] += 1
-            busy[r][(d, -1)] += block.length
+            day_periods[(r, d)].update(range(best.slot[1], best.slot[1] + block.length))
         lesson_days[lesson.id].append(d)
         subject_days.update((s, lesson.subject, d) for s in students)
     return found
@@ -440,9 +452,7 @@ def explain(
         free = 0
         for opt in block.options:
             cells = tm.covered(opt.slot, block.length)
-            hit = [
-                res for res in people + _rooms_of(tm, opt) if busy.get(res, set()) & set(cells)
-            ]
+            hit = [res for res in people + _rooms_of(tm, opt) if busy.get(res, set()) & set(cells)]
             blockers.update(set(hit))
             free += not hit
         n = len(block.options)
