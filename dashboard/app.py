@@ -24,7 +24,7 @@ from dashboard.services import get_jobs, get_store
 from dashboard.shell import Shell
 from dashboard.state import AppState, report_unexpected
 
-pn.extension("tabulator", notifications=True, design="bootstrap", exception_handler=report_unexpected)
+pn.extension("tabulator", notifications=True, exception_handler=report_unexpected)
 
 PAGES = {
     "overview": lambda app: OverviewPage(app=app),

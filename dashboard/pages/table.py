@@ -172,7 +172,7 @@ class EntityTable(pn.viewable.Viewer):
         )
         self.table.on_edit(self._on_edit)
         self.status_pane = pn.pane.Markdown("", styles={"color": "#555"}, margin=(0, 10))
-        self.search = pn.widgets.TextInput(placeholder="Search every column", width=260)
+        self.search = pn.widgets.TextInput(placeholder="Search every column", width=220)
         self.table.add_filter(pn.bind(self._search_filter, text=self.search.param.value_input))
         self.add_button = pn.widgets.Button(name=f"Add {LABELS[self.kind]}", button_type="primary")
         self.add_button.on_click(lambda e: self.add())

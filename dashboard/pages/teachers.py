@@ -172,4 +172,4 @@ class TeachersPage(pn.viewable.Viewer):
             margin=(0, 10),
         )
         availability = pn.Column("### Availability", self.picker, legend, self.grid)
-        return pn.Row(pn.Column(self.table, width=460), availability, sizing_mode="stretch_width")
+        return pn.Row(pn.Column(self.table, width=540), availability, sizing_mode="stretch_width")
