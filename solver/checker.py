@@ -603,14 +603,59 @@ def check_min_periods_per_day(s: Schedule, rule: Rule) -> list[Finding]:
     return out
 
 
+def _tagged_periods(s: Schedule, who: tuple[str, str], day: int, tag: str | None) -> set[int]:
+    """Busy periods of the entity on the day, counting only lessons with ``tag`` when one is given."""
+    if not tag:
+        return set(s.periods_on(who, day))
+    return {
+        cell[1]
+        for p in s.blocks.get(who, [])
+        if p.slot[0] == day and tag in s.lessons[p.lesson].tags
+        for cell in s.cells(p)
+    }
+
+
+@rule_check("max_tag_periods_per_day")
+def check_max_tag_periods_per_day(s: Schedule, rule: Rule) -> list[Finding]:
+    limit = _param(rule, "max")
+    tag = rule.params["tag"]
+    out = []
+    for who in s.entities(rule):
+        for d in range(s.n_days):
+            n = len(_tagged_periods(s, who, d, tag))
+            if n > limit:
+                out.append(
+                    (n - limit, f"{s.name(who)} has {n} periods tagged {tag} on {s.day(d)} (max {limit})")
+                )
+    return out
+
+
+@rule_check("min_gaps_between")
+def check_min_gaps_between(s: Schedule, rule: Rule) -> list[Finding]:
+    need = _param(rule, "min_gaps")
+    out = []
+    for a, b in _pairs(_lesson_placements(s, rule)):
+        if a.slot[0] != b.slot[0]:
+            continue
+        first, second = sorted((a, b), key=lambda p: p.slot[1])
+        between = second.slot[1] - (first.slot[1] + first.length)
+        if between < need:
+            message = (
+                f"{_block_name(first)} and {_block_name(second)} have {max(between, 0)} period(s) between"
+            )
+            out.append((1, f"{message} (min {need})"))
+    return out
+
+
 @rule_check("max_consecutive")
 def check_max_consecutive(s: Schedule, rule: Rule) -> list[Finding]:
     """Periods beyond `max` in each run of busy periods; a free period or a break ends a run."""
     limit = _param(rule, "max")
+    tag = rule.params.get("tag")
     out = []
     for who in s.entities(rule):
         for d in range(s.n_days):
-            busy = set(s.periods_on(who, d))
+            busy = _tagged_periods(s, who, d, tag)
             run = 0
             for p in range(s.n_periods + 1):
                 if p in busy and (d, p) not in s.breaks:

@@ -774,10 +774,51 @@ class TimetableModel:
                 # periods >= wanted  <=>  wanted - periods <= 0
                 self.limit(rule, wanted - self.periods_on_day(res, d), 0, need)
 
-    def rule_max_consecutive(self, rule: Rule) -> None:
+    def _tagged_occupancy(self, res: Resource, tag: str) -> dict[Slot, list[cp_model.IntVar]]:
+        """Slot -> literals of the resource's options whose lesson has ``tag``."""
+        out: dict[Slot, list[cp_model.IntVar]] = defaultdict(list)
+        for b, o in self.uses.get(res, []):
+            if tag in b.lesson.tags:
+                for c in self.covered(o.slot, b.length):
+                    out[c].append(o.var)
+        return out
+
+    def rule_max_tag_periods_per_day(self, rule: Rule) -> None:
         bound = int(rule.params["max"])
         for res in self.targets(rule):
-            occupied = self.occupancy.get(res, {})
+            occupied = self._tagged_occupancy(res, rule.params["tag"])
+            for d in range(self.n_days):
+                cells = [v for (day, _), lits in occupied.items() if day == d for v in lits]
+                used = sum(1 for (day, _), lits in occupied.items() if day == d and lits)
+                self.limit(rule, sum(cells), bound, used)
+
+    def rule_min_gaps_between(self, rule: Rule) -> None:
+        blocks = self._rule_blocks(rule)
+        gap = int(rule.params["min_gaps"])
+        hard = self.weight(rule) >= HARD
+        for i, a in enumerate(blocks):
+            for b in blocks[i + 1 :]:
+                b_starts = self._starts(b)
+                broken = None if hard else self._pair_violation(rule, "too_close")
+                for (d, p), lits in self._starts(a).items():
+                    close = [
+                        v
+                        for (bd, bp), vs in b_starts.items()
+                        if bd == d and bp < p + a.length + gap and bp + b.length + gap > p
+                        for v in vs
+                    ]
+                    if not close:
+                        continue
+                    if hard:
+                        self.model.add(sum(lits) + sum(close) <= 1)
+                    else:
+                        self.model.add(broken >= sum(lits) + sum(close) - 1)
+
+    def rule_max_consecutive(self, rule: Rule) -> None:
+        bound = int(rule.params["max"])
+        tag = rule.params.get("tag")
+        for res in self.targets(rule):
+            occupied = self._tagged_occupancy(res, tag) if tag else self.occupancy.get(res, {})
             if not occupied:
                 continue
             for d in range(self.n_days):

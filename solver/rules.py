@@ -192,9 +192,30 @@ RULE_TYPES: dict[str, RuleType] = _types(
         "Max periods in a row",
         PEOPLE,
         {"max": "int"},
+        optional={"tag": ""},
         help=(
-            "At most `max` busy periods in a row; a break or a free period ends the run. Violation amount: "
-            "runs longer than `max`."
+            "At most `max` busy periods in a row; a break or a free period ends the run. With `tag`, only "
+            "lessons with that tag count. Violation amount: periods beyond `max` in each run."
+        ),
+    ),
+    RuleType(
+        "max_tag_periods_per_day",
+        "Max periods of a tag per day",
+        PEOPLE,
+        {"tag": "str", "max": "int"},
+        help=(
+            "At most `max` periods a day of lessons with tag `tag`. Violation amount: the excess, summed "
+            "over every (teacher or subgroup, day)."
+        ),
+    ),
+    RuleType(
+        "min_gaps_between",
+        "Min gaps between lessons",
+        ("lessons",),
+        {"min_gaps": "int"},
+        help=(
+            "Two of the lessons on the same day have at least `min_gaps` periods between the end of one and "
+            "the start of the other. Violation amount: pairs closer than that."
         ),
     ),
     RuleType(

@@ -426,6 +426,36 @@ CASES = [
         {"6": ("Mon", "h1", "R1")},
     ),
 ]
+CASES += [
+    ("MinGapsBetweenActivities", 100, acts("6", "4") + "<MinGaps>1</MinGaps>", {"4": ("Mon", "h3")}, {}),
+    (
+        "TeachersActivityTagMaxHoursDaily",
+        100,
+        ("<Activity_Tag_Name>Lab</Activity_Tag_Name><Maximum_Hours_Daily>1</Maximum_Hours_Daily>"),
+        {},
+        None,
+    ),
+    (
+        "TeacherActivityTagMaxHoursDaily",
+        100,
+        (
+            "<Teacher_Name>T2</Teacher_Name><Activity_Tag_Name>Lab"
+            "</Activity_Tag_Name><Maximum_Hours_Daily>0</Maximum_Hours_Daily>"
+        ),
+        None,
+        {},
+    ),
+    (
+        "TeachersActivityTagMaxHoursContinuously",
+        100,
+        (
+            "<Activity_Tag_Name>Lab</Activity_Tag_Name>"
+            "<Maximum_Hours_Continuously>1</Maximum_Hours_Continuously>"
+        ),
+        {},
+        None,
+    ),
+]
 SPACE = {
     "SubjectPreferredRoom",
     "SubjectPreferredRooms",

@@ -223,6 +223,7 @@ class FetImporter:
         subjects = [Subject(id=n) for n in self._names("Subjects_List", "Subject")]
         teachers = [Teacher(id=n) for n in self._names("Teachers_List", "Teacher")]
         tags = self._names("Activity_Tags_List", "Activity_Tag")
+        self.tags = set(tags)
         classes, groups = self._students()
         rooms = self._rooms()
         self.activities = self._activities()
@@ -372,6 +373,10 @@ class FetImporter:
                     return self._people_rule
                 if suffix == "NotAvailableTimes" and scope in ("teacher", "group"):
                     return self._not_available
+                if suffix == "ActivityTagMaxHoursDaily":
+                    return self._tag_max_daily
+                if suffix == "ActivityTagMaxHoursContinuously":
+                    return self._tag_max_continuously
                 return None
         return None
 
@@ -569,6 +574,27 @@ class FetImporter:
 
     def _c_TwoActivitiesGrouped(self, el, fet_type, weight, calendar):
         self._two(el, fet_type, weight, "grouped")
+
+    def _c_MinGapsBetweenActivities(self, el, fet_type, weight, calendar):
+        ids = list(dict.fromkeys(self._lesson_ids(el)))
+        if len(ids) >= 2:
+            self._add_rule(
+                "min_gaps_between", "lessons", ids, weight, {"min_gaps": _int(el, "MinGaps")}, fet_type
+            )
+
+    def _activity_tag_rule(self, el, fet_type, weight, type_: str, fet_param: str) -> None:
+        scope, target = self._who(el, fet_type)
+        tag = _text(el, "Activity_Tag_Name")
+        if tag not in self.tags:
+            raise _Unsupported(f"unknown activity tag '{tag}'")
+        params = {"tag": tag, "max": _int(el, fet_param)}
+        self._add_rule(type_, scope, target, weight, params, fet_type)
+
+    def _tag_max_daily(self, el, fet_type, weight, calendar):
+        self._activity_tag_rule(el, fet_type, weight, "max_tag_periods_per_day", "Maximum_Hours_Daily")
+
+    def _tag_max_continuously(self, el, fet_type, weight, calendar):
+        self._activity_tag_rule(el, fet_type, weight, "max_consecutive", "Maximum_Hours_Continuously")
 
     def _c_ActivityEndsStudentsDay(self, el, fet_type, weight, calendar):
         act = self._lesson_id(_text(el, "Activity_Id"))
