@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
@@ -261,6 +262,15 @@ def test_import_a_demo_school_selects_it(app):
     assert app.school_name() == "Tiny"
 
 
+def test_import_a_fet_upload(app):
+    data = (Path(__file__).parent / "data" / "fet" / "tiny.fet").read_bytes()
+    page = ImportPage(app=app, fet_name="From FET")
+    school_id = page.import_fet(data, "tiny.fet")
+    assert school_id and app.school == school_id and app.school_name() == "From FET"
+    assert app.store.list(school_id, "lessons")
+    assert "Import report" in page.report
+
+
 def test_import_rejects_a_broken_fet_file(app):
     page = ImportPage(app=app)
     assert page.import_fet(b"<fet><broken", "bad.fet") is None
@@ -431,5 +441,17 @@ def test_jobs_page_lists_and_deletes_with_a_real_job_manager(app, store):
         assert page.selected == job_id and "Quick" in page.detail.object
         page.delete()
         assert manager.list(school_id=app.school) == []
+
+        # The card's controls act on the jobs: a queued job cancelled, then retried.
+        running = manager.start(app.school, "Long", {"time_limit": 30, "strict_balancing": False})
+        queued = manager.start(app.school, "Queued", {"time_limit": 30, "strict_balancing": False})
+        indicator = ProgressIndicator(app=app)
+        indicator.refresh()
+        assert {s.job_id for s in indicator.states} == {running, queued}
+        indicator.cancel(queued, "discard")
+        assert manager.get(queued)["status"] == "cancelled"
+        indicator.retry(queued)
+        assert queued in indicator.dismissed
+        assert [j["version_name"] for j in manager.list(school_id=app.school)].count("Queued") == 2
     finally:
         manager.shutdown()
