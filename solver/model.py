@@ -125,6 +125,7 @@ class TimetableModel:
         }
         self.capacity: dict[Resource, int] = {res: len(pool) for pool, res in self.pools.items()}
         self._busy: dict[tuple[Resource, Slot], cp_model.IntVar] = {}
+        self._cells: dict[tuple[Slot, int], tuple[Slot, ...]] = {}
         self._day_busy: dict[tuple[Resource, int], cp_model.IntVar] = {}
         self._gaps: dict[tuple[Resource, int], cp_model.IntVar] = {}
         # Subgroups of one class share most lessons: identical hard constraints are added once.
@@ -194,8 +195,13 @@ class TimetableModel:
             ("students", s) for s in self.subgroups[lesson.id]
         ]
 
-    def covered(self, slot: Slot, length: int) -> list[Slot]:
-        return [(slot[0], slot[1] + i) for i in range(length)]
+    def covered(self, slot: Slot, length: int) -> tuple[Slot, ...]:
+        """The slots a block of ``length`` starting at ``slot`` occupies (cached: called 10^5 times)."""
+        key = (slot, length)
+        cells = self._cells.get(key)
+        if cells is None:
+            cells = self._cells[key] = tuple((slot[0], slot[1] + i) for i in range(length))
+        return cells
 
     def add_block_variables(self) -> None:
         """One literal per feasible (block, start, room); breaks, pins and hard pruning remove options."""
@@ -205,29 +211,33 @@ class TimetableModel:
             pins = {p.block: p for p in lesson.pinned}
             choices = self.room_choices(lesson)
             self.lesson_blocks[lesson.id] = []
+            fits: dict[int, list[Slot]] = {}
             for k, length in enumerate(lesson.blocks):
                 block = BlockVars(lesson, k, length)
                 allowed = self.allowed_starts.get(block.key)
                 pin = pins.get(k)
-                for d in range(self.n_days):
-                    for p in range(self.n_periods - length + 1):
-                        if pin is not None and pin.slot != (d, p):
+                if length not in fits:
+                    fits[length] = [
+                        (d, p)
+                        for d in range(self.n_days)
+                        for p in range(self.n_periods - length + 1)
+                        if not any(c in self.breaks or c in blocked for c in self.covered((d, p), length))
+                    ]
+                for d, p in fits[length]:
+                    if pin is not None and pin.slot != (d, p):
+                        continue
+                    if allowed is not None and (d, p) not in allowed:
+                        continue
+                    cells = self.covered((d, p), length)
+                    for room, pool in choices:
+                        if pin is not None and pin.room is not None and room != pin.room:
                             continue
-                        if allowed is not None and (d, p) not in allowed:
+                        if room is not None and any(
+                            c in self.forbidden.get(("room", room), ()) for c in cells
+                        ):
                             continue
-                        cells = self.covered((d, p), length)
-                        if any(c in self.breaks or c in blocked for c in cells):
-                            continue
-                        for room, pool in choices:
-                            if pin is not None and pin.room is not None and room != pin.room:
-                                continue
-                            if room is not None and any(
-                                c in self.forbidden.get(("room", room), ()) for c in cells
-                            ):
-                                continue
-                            # Unnamed: names of 10^5 option literals cost build time and memory.
-                            var = self.model.new_bool_var("")
-                            block.options.append(Option((d, p), room, var, pool))
+                        # Unnamed: names of 10^5 option literals cost build time and memory.
+                        block.options.append(Option((d, p), room, self.model.new_bool_var(""), pool))
                 for opt in block.options:
                     cells = self.covered(opt.slot, length)
                     for res in people:
@@ -364,16 +374,17 @@ class TimetableModel:
         key = (res, slot)
         if key not in self._busy:
             literals = self.occupancy.get(res, {}).get(slot, [])
-            var = self.model.new_bool_var(f"busy[{res[0]}:{res[1]},{slot[0]},{slot[1]}]")
-            self.model.add(sum(literals) == var)
+            var = self.model.new_bool_var("")
+            self.model.add(cp_model.LinearExpr.sum(literals) == var)
             self._busy[key] = var
         return self._busy[key]
 
     def periods_on_day(self, res: Resource, day: int) -> cp_model.LinearExprT:
-        return sum(b.length * o.var for b, o in self.uses.get(res, []) if o.slot[0] == day)
+        pairs = [(o.var, b.length) for b, o in self.uses.get(res, []) if o.slot[0] == day]
+        return cp_model.LinearExpr.weighted_sum([v for v, _ in pairs], [n for _, n in pairs])
 
     def blocks_on_day(self, res: Resource, day: int) -> cp_model.LinearExprT:
-        return sum(o.var for _, o in self.uses.get(res, []) if o.slot[0] == day)
+        return cp_model.LinearExpr.sum([o.var for _, o in self.uses.get(res, []) if o.slot[0] == day])
 
     def day_busy(self, res: Resource, day: int) -> cp_model.IntVar:
         """Boolean: the resource has at least one block on the day."""

@@ -112,7 +112,9 @@ class _Solver:
     # ------------------------------------------------------------------ helpers
 
     def remaining(self) -> float:
-        return max(0.0, self.deadline - time.monotonic())
+        """Seconds left for searching; a margin is kept to read and check the result."""
+        margin = min(1.0, 0.03 * self.options.time_limit)
+        return max(0.0, self.deadline - margin - time.monotonic())
 
     def elapsed(self) -> float:
         return time.monotonic() - self.start
@@ -223,8 +225,14 @@ class _Solver:
                 self.first_complete = self.elapsed()
                 self.emit(phase, self.total, message="complete timetable found", force=True)
                 found = {b.key: (o.slot, o.room) for b, o in hard.chosen(values)}
+                # Free the first model before building the full one: peak memory matters at 2,000 periods.
+                del hard, values
                 full = TimetableModel(self.school, BuildOptions(require_all=True, balancing=balancing))
-                return self.optimise(full, found, phase, fallback=(hard, values))
+                return self.optimise(full, found, phase)
+        if self.cancelled():
+            return self.timetable(
+                TimetableModel(self.school, BuildOptions(soft=False)), None, "", "cancelled"
+            )
         return self.fallback()
 
     def fallback(self) -> Timetable:
@@ -248,34 +256,26 @@ class _Solver:
         for b in tm.blocks:
             tm.model.add(b.placed == int(b.key in found))
         tm.set_objective()
-        return self.optimise(tm, found, "partial", fallback=(tm, values))
+        return self.optimise(tm, found, "partial")
 
     def optimise(
         self,
         tm: TimetableModel,
         found: dict[tuple[str, int], tuple[Slot, str | None]],
         phase: str,
-        fallback: tuple[TimetableModel, list[int]],
     ) -> Timetable:
-        """Minimise the soft score of ``tm`` from the timetable ``found`` for the rest of the time limit.
-
-        ``fallback`` (a model and its solution) is returned when no solution of ``tm`` comes in time.
-        """
-        if not tm.penalties:
-            return self.timetable(*fallback, phase, "cancelled" if self.cancelled() else "optimal")
+        """Minimise the soft score of ``tm`` from the timetable ``found`` for the rest of the time limit."""
         status, values = cp_model.UNKNOWN, None
-        if not self.cancelled() and self.remaining() > 0.05:
+        if tm.penalties and not self.cancelled() and self.remaining() > 0.05:
             tm.minimize_soft()
             tm.hint(found)
             status, values = self.run(tm, f"optimise ({phase})", self.remaining(), optimise=True)
         if values is None:
             # No solution of the full model in time: score the timetable already found.
             values = self.evaluate(tm, found)
-        if values is None:
-            return self.timetable(*fallback, phase, "cancelled" if self.cancelled() else "feasible")
         if self.cancelled():
             label = "cancelled"
-        elif status == cp_model.OPTIMAL:
+        elif status == cp_model.OPTIMAL or not tm.penalties:
             label = "optimal"
         else:
             label = "feasible"
@@ -314,11 +314,14 @@ class _Solver:
                 amount = sum(values[v.index] for v in amounts)
                 if amount:
                     breakdown[rule_id] = weight * amount
-        if values is None and phase != "partial":
-            phase = "cancelled"
-        elif unplaced_blocks and phase != "partial":
-            phase = "partial"
-        reasons = explain(self.school, tm, placements, unplaced_blocks) if unplaced_blocks else {}
+        if values is None:
+            phase = "cancelled" if self.cancelled() else "partial"
+            why = "cancelled" if self.cancelled() else "no timetable found"
+            reasons = {b.key: f"{why} before this block was placed" for b in unplaced_blocks}
+        else:
+            if unplaced_blocks:
+                phase = "partial"
+            reasons = explain(self.school, tm, placements, unplaced_blocks) if unplaced_blocks else {}
         unplaced = [
             Unplaced(b.lesson.id, b.index, b.length, reasons.get(b.key, "not placed"))
             for b in unplaced_blocks
