@@ -211,7 +211,13 @@ def test_full_flow(server, page, store_server):
 
     pg.reload()
     job_line(pg, "Flow run").wait_for()
+    pg.get_by_role("heading", name="Lessons", exact=True).wait_for()
     assert "page=lessons" in pg.url
+
+    second = pg.context.new_page()
+    second.goto(f"{url}?page=overview&school={school}")
+    job_line(second, "Flow run").wait_for()
+    second.close()
 
     toast(pg, "Flow run' is ready and saved", timeout=120_000)
     shot(pg, "completed")
