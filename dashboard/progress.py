@@ -25,6 +25,8 @@ ACTIVE = ("queued", "running", "saving")
 FINISHED = ("completed", "save_failed", "failed", "cancelled", "interrupted")
 RECENT = dt.timedelta(hours=12)
 """Finished jobs stay on the card (until dismissed) for this long."""
+RECENT_JOBS = 10
+"""How many of the newest jobs each tick reads besides the unfinished ones."""
 ANNOUNCE_UNSEEN = dt.timedelta(seconds=20)
 """A job first seen already finished is still announced when it finished this recently."""
 
@@ -344,9 +346,16 @@ class ProgressIndicator(pn.viewable.Viewer):
     def refresh(self) -> None:
         """Read the jobs, announce status changes, and update the lines."""
         try:
-            jobs = self.app.jobs.list()
+            # Every unfinished job, and the last few others for recent completions: a small read each tick.
+            active = self.app.jobs.list(active_only=True)
+            recent = self.app.jobs.list(limit=RECENT_JOBS)
         except Exception:  # noqa: BLE001 - a database hiccup must not stop the polling; next tick retries
             return
+        seen_ids = {str(j.get("id")) for j in active}
+        jobs = [*active, *(j for j in recent if str(j.get("id")) not in seen_ids)]
+        jobs.sort(
+            key=lambda j: _time(j.get("created")) or dt.datetime.min.replace(tzinfo=dt.UTC), reverse=True
+        )
         changed = False
         for job in jobs:
             job_id, status = str(job.get("id")), job.get("status")
