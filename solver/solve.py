@@ -351,50 +351,61 @@ def compact_start(tm: TimetableModel) -> dict[tuple[str, int], tuple[Slot, str |
     from the first period keeps them compact; CP-SAT repairs whatever the greedy could not fit.
     """
     busy: dict[tuple[str, str], Counter] = defaultdict(Counter)
-    day_periods: dict[tuple[tuple[str, str], int], set[int]] = defaultdict(set)
+    # (resource, day) -> [first period, last period, periods taught]
+    span: dict[tuple[tuple[str, str], int], list[int]] = {}
+    # teaching[d][q]: non-break periods before period q, so a span's length is a difference.
+    teaching = [[0] * (tm.n_periods + 1) for _ in range(tm.n_days)]
+    for d in range(tm.n_days):
+        for q in range(tm.n_periods):
+            teaching[d][q + 1] = teaching[d][q] + ((d, q) not in tm.breaks)
 
-    def gaps(periods: set[int], day: int) -> int:
-        if not periods:
+    def new_gaps(res: tuple[str, str], d: int, p: int, length: int) -> int:
+        old = span.get((res, d))
+        if old is None:
             return 0
-        inside = [
-            q for q in range(tm.n_periods) if min(periods) <= q <= max(periods) and (day, q) not in tm.breaks
-        ]
-        return len(inside) - len(periods)
+        lo, hi, n = old
+        before = teaching[d][hi + 1] - teaching[d][lo] - n
+        lo, hi = min(lo, p), max(hi, p + length - 1)
+        return teaching[d][hi + 1] - teaching[d][lo] - n - length - before
 
     subject_days: set[tuple[str, str, int]] = set()
     lesson_days: dict[str, list[int]] = defaultdict(list)
     found = {}
-    order = sorted(tm.blocks, key=lambda b: (len(b.options), -b.length))
-    for block in order:
+    for block in sorted(tm.blocks, key=lambda b: (len(b.options), -b.length)):
         lesson = block.lesson
         people = tm.resources_of(lesson)
         students = tm.subgroups[lesson.id]
+        apart = max(lesson.min_days_apart, 1)
         best, best_cost = None, None
+        people_cost: dict[Slot, tuple[int, int]] = {}
         for opt in block.options:
             d, p = opt.slot
             cells = tm.covered(opt.slot, block.length)
+            if opt.slot not in people_cost:
+                clashes = sum(busy[r][c] > 0 for r in people for c in cells)
+                clashes += sum(abs(d - e) < apart for e in lesson_days[lesson.id])
+                clashes += sum((x, lesson.subject, d) in subject_days for x in students)
+                gaps = sum(new_gaps(r, d, p, block.length) for r in people) if not clashes else 0
+                people_cost[opt.slot] = (clashes, gaps)
+            clashes, gaps = people_cost[opt.slot]
             room = tm.room_resource(opt)
-            clashes = sum(busy[r][c] > 0 for r in people for c in cells)
             if room is not None:
                 clashes += sum(busy[room][c] >= tm.capacity.get(room, 1) for c in cells)
-            clashes += sum(abs(d - e) < max(lesson.min_days_apart, 1) for e in lesson_days[lesson.id])
-            clashes += sum((s, lesson.subject, d) in subject_days for s in students)
-            span = set(range(p, p + block.length))
-            new_gaps = sum(gaps(day_periods[(r, d)] | span, d) - gaps(day_periods[(r, d)], d) for r in people)
-            cost = (clashes, new_gaps, p, sum(len(day_periods[(r, d)]) for r in people))
+            cost = (clashes, gaps, p, d)
             if best_cost is None or cost < best_cost:
                 best, best_cost = opt, cost
         if best is None:
             continue
         found[block.key] = (best.slot, best.room)
-        d = best.slot[0]
+        d, p = best.slot
         room = tm.room_resource(best)
         for r in people + ([room] if room else []):
             for c in tm.covered(best.slot, block.length):
                 busy[r][c] += 1
-            day_periods[(r, d)].update(range(best.slot[1], best.slot[1] + block.length))
+            lo, hi, n = span.get((r, d), (p, p, 0))
+            span[(r, d)] = [min(lo, p), max(hi, p + block.length - 1), n + block.length]
         lesson_days[lesson.id].append(d)
-        subject_days.update((s, lesson.subject, d) for s in students)
+        subject_days.update((x, lesson.subject, d) for x in students)
     return found
 
 
