@@ -211,7 +211,6 @@ class BrowserMemory(JSComponent):
 
     key = param.String(default="timetabler.dismissed")
     value = param.List(default=[])
-    loaded = param.Boolean(default=False, doc="True once the browser has sent what it remembered.")
 
     _esm = """
     export function render({ model }) {
@@ -220,7 +219,6 @@ class BrowserMemory(JSComponent):
       if (!Array.isArray(saved)) { saved = [] }
       const merged = Array.from(new Set([...saved, ...model.value])).slice(-200)
       model.value = merged
-      model.loaded = true
       model.on("value", () => {
         window.localStorage.setItem(model.key, JSON.stringify(model.value.slice(-200)))
       })

@@ -223,6 +223,23 @@ def test_overview_lists_problems_with_links(app):
     )
 
 
+def test_a_link_to_a_row_selects_it_on_its_page(app):
+    lessons = [d["id"] for d in app.store.list(app.school, "lessons")]
+    app.focus = lessons[-1]
+    page = LessonsPage(app=app)
+    assert page.table.selection == [len(lessons) - 1]
+    assert page.table.page == (len(lessons) - 1) // page.table.page_size + 1
+
+
+def test_an_unknown_school_in_the_url_falls_back_to_one_that_exists(app):
+    shell = Shell({key: (lambda a, k=key: k) for key in app.param.page.objects}, app=app)
+    first = app.school
+    app.school = "no-such-school"
+    assert app.school == first
+    assert "no longer exists" in app.toasts[-1][1]
+    assert shell.content.objects
+
+
 def test_shell_follows_the_page_and_school(app, store):
     other = store.import_school(generate_demo(60, 2), "Second")
     app.refresh_schools()
