@@ -312,6 +312,7 @@ def test_validation_problems_block_the_start(app):
     assert page.time_limit == 300
     assert page.start() is None
     assert page.problems and any(teacher in p for p in page.problems)
+    assert any(f"focus={teacher}" in href for href in page.problem_links.values())
     assert app.jobs.started == []
 
 

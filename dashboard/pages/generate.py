@@ -13,6 +13,7 @@ import panel as pn
 import param
 
 from ..state import AppState
+from .overview import KIND_PAGES, link, problem_link
 
 TIME_LIMITS = {f"{m} minutes": m * 60 for m in (3, 5, 7, 10, 15, 20)}
 DEFAULT_LIMIT = 300
@@ -46,6 +47,7 @@ class GeneratePage(pn.viewable.Viewer):
     strict_balancing = param.Boolean(default=True, doc="Never the same subject twice a day for a class.")
     time_limit = param.Integer(default=DEFAULT_LIMIT, doc="Seconds the solver may search at most.")
     problems = param.List(default=[], doc="What validation found at the last start attempt.")
+    problem_links = param.Dict(default={}, doc="Link to the row at fault, by problem text.")
     job_id = param.String(default="", doc="The job started last from this page.")
 
     def __init__(self, **params):
@@ -96,19 +98,34 @@ class GeneratePage(pn.viewable.Viewer):
         from solver.validate import validate
 
         loaded = self.app.store.load_school(self.app.school)
-        self.problems = [str(p) for p in validate(loaded)]
+        found = validate(loaded)
+        school = self.app.school
+        ids = (
+            {kind: [d["id"] for d in self.app.store.list(school, kind)] for kind in KIND_PAGES}
+            if found
+            else {}
+        )
+        links = {}
+        for problem in found:
+            target = problem_link(problem.where, ids)
+            if target:
+                links[str(problem)] = link(self.app.school, *target)
+        self.param.update(problem_links=links, problems=[str(p) for p in found])
         return True
 
     @param.depends("problems")
     def _problems(self):
         if not self.problems:
             return pn.Spacer(height=0)
-        shown = "\n".join(f"- {p}" for p in self.problems[:100])
+        shown = "\n".join(
+            f"- [{p}]({self.problem_links[p]})" if p in self.problem_links else f"- {p}"
+            for p in self.problems[:100]
+        )
         more = f"\n\n…and {len(self.problems) - 100} more." if len(self.problems) > 100 else ""
         return pn.Column(
             pn.pane.Alert(
                 f"**Nothing started.** Fix these {len(self.problems)} problem(s) first "
-                "(the Overview page links to each row):",
+                "(each link opens the row at fault):",
                 alert_type="danger",
             ),
             pn.pane.Markdown(shown + more, sizing_mode="stretch_width"),
