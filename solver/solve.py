@@ -362,13 +362,30 @@ class _Solver:
         )
 
 
-def compact_start(tm: TimetableModel) -> dict[tuple[str, int], tuple[Slot, str | None]]:
+def compact_start(tm: TimetableModel, passes: int = 5) -> dict[tuple[str, int], tuple[Slot, str | None]]:
     """A greedy timetable to hint the first search: each block at the earliest clash-free time.
 
     CP-SAT's first complete timetable otherwise ignores soft rules entirely (its phase has no objective),
     leaving students hundreds of gaps the soft phase then fails to remove in its time. Packing days
-    from the first period keeps them compact; CP-SAT repairs whatever the greedy could not fit.
+    from the first period keeps them compact; CP-SAT repairs whatever the greedy could not fit. Blocks
+    that clashed go first in the next pass ("squeaky wheel"); the pass with fewest clashes wins.
     """
+    order = sorted(tm.blocks, key=lambda b: (len(b.options), -b.length))
+    best, fewest = {}, None
+    for _ in range(passes):
+        found, clashed = _greedy(tm, order)
+        if fewest is None or len(clashed) < fewest:
+            best, fewest = found, len(clashed)
+        if not clashed:
+            break
+        order = [b for b in order if b.key in clashed] + [b for b in order if b.key not in clashed]
+    return best
+
+
+def _greedy(
+    tm: TimetableModel, order: list[BlockVars]
+) -> tuple[dict[tuple[str, int], tuple[Slot, str | None]], set[tuple[str, int]]]:
+    """One greedy pass in ``order``: the placements, and the blocks placed with a clash."""
     busy: dict[tuple[str, str], Counter] = defaultdict(Counter)
     # (resource, day) -> [first period, last period, periods taught]
     span: dict[tuple[tuple[str, str], int], list[int]] = {}
@@ -390,7 +407,8 @@ def compact_start(tm: TimetableModel) -> dict[tuple[str, int], tuple[Slot, str |
     subject_days: set[tuple[str, str, int]] = set()
     lesson_days: dict[str, list[int]] = defaultdict(list)
     found = {}
-    for block in sorted(tm.blocks, key=lambda b: (len(b.options), -b.length)):
+    clashed = set()
+    for block in order:
         lesson = block.lesson
         people = tm.resources_of(lesson)
         students = tm.subgroups[lesson.id]
@@ -416,6 +434,8 @@ def compact_start(tm: TimetableModel) -> dict[tuple[str, int], tuple[Slot, str |
         if best is None:
             continue
         found[block.key] = (best.slot, best.room)
+        if best_cost[0]:
+            clashed.add(block.key)
         d, p = best.slot
         room = tm.room_resource(best)
         for r in people + ([room] if room else []):
@@ -425,7 +445,7 @@ def compact_start(tm: TimetableModel) -> dict[tuple[str, int], tuple[Slot, str |
             span[(r, d)] = [min(lo, p), max(hi, p + block.length - 1), n + block.length]
         lesson_days[lesson.id].append(d)
         subject_days.update((x, lesson.subject, d) for x in students)
-    return found
+    return found, clashed
 
 
 def _who(res: tuple[str, str]) -> str:
