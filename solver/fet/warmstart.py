@@ -65,6 +65,51 @@ def add_run_limits(tm: TimetableModel, rule) -> None:
             model.add(sum(extras) <= bound)
 
 
+def _subgroups(school: School, rule) -> set[str]:
+    if rule.scope == "all_groups":
+        return set(school.all_subgroups())
+    if rule.scope == "group":
+        ids = [rule.target] if isinstance(rule.target, str) else list(rule.target or [])
+        return set().union(*(school.subgroups_of.get(g, frozenset()) for g in ids))
+    return set()
+
+
+def compact_early_rules(school: School, hard: list) -> list:
+    """Hard early-start rules whose subgroups all have no gaps at all (a hard max of 0 gaps).
+
+    For them a day is one run of periods from the first available one (or the second, a few days a
+    week), which ``add_compact_days`` states with plain inequalities instead of auxiliary variables.
+    """
+    no_gaps: set[str] = set()
+    for rule in hard:
+        if rule.type in STRUCTURAL and int(rule.params["max"]) == 0:
+            no_gaps |= _subgroups(school, rule)
+    return [r for r in hard if r.type == "early_start" and _subgroups(school, r) <= no_gaps]
+
+
+def add_compact_days(tm: TimetableModel, rule) -> None:
+    """No gaps and an early start: busy periods never increase from the second available period on, and
+    the first available period is free on at most ``max_second_hour`` days."""
+    bound = int(rule.params["max_second_hour"])
+    model = tm.model
+    for res in tm.targets(rule):
+        occupied = tm.occupancy.get(res, {})
+        if not occupied:
+            continue
+        off = tm.breaks | tm.forbidden.get(res, set())
+        late_days = []
+        for d in range(tm.n_days):
+            cells = [sum(occupied.get((d, p), [])) for p in range(tm.n_periods) if (d, p) not in off]
+            for i in range(1, len(cells) - 1):
+                model.add(cells[i] >= cells[i + 1])
+            if len(cells) > 1:
+                late = model.new_bool_var("")
+                model.add(cells[0] + late >= cells[1])
+                late_days.append(late)
+        if late_days:
+            model.add(sum(late_days) <= bound)
+
+
 @dataclasses.dataclass
 class WarmStart:
     timetable: Timetable | None
@@ -125,11 +170,15 @@ def relax_and_repair(
     """A complete timetable keeping every hard rule, found in two steps (see the module docstring)."""
     start = time.monotonic()
     hard = [r for r in school.rules if r.enabled and r.weight >= HARD]
-    light = dataclasses.replace(school, rules=[r for r in hard if r.type not in STRUCTURAL])
+    compact = compact_early_rules(school, hard)
+    light_rules = [r for r in hard if r.type not in STRUCTURAL and r not in compact]
+    light = dataclasses.replace(school, rules=light_rules)
     first = TimetableModel(light, BuildOptions(require_all=True))
     for rule in hard:
         if rule.type in STRUCTURAL:
             add_run_limits(first, rule)
+    for rule in compact:
+        add_compact_days(first, rule)
     solver = _run(first.model, time_limit * 0.5, workers, cancel)
     steps = [f"without {len(hard) - len(light.rules)} structural rule(s): {time.monotonic() - start:.1f} s"]
     if solver is None:
@@ -138,7 +187,7 @@ def relax_and_repair(
         )
     placements = _placements(first, solver)
     total = school.total_periods()
-    if len(light.rules) == len(hard):
+    if len(light_rules) == len(hard):
         done = Timetable(placements=placements, placed=total, total=total, status="warm start")
         return WarmStart(done, time.monotonic() - start, steps)
 
