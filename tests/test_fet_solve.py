@@ -1,0 +1,52 @@
+"""The FET solve path: relax and repair finds a complete timetable that keeps every hard rule."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from solver.checker import check
+from solver.fet import import_fet
+from solver.fet.warmstart import compact_early_rules, relax_and_repair, solve_fet
+
+TINY = Path(__file__).parent / "data" / "fet" / "tiny.fet"
+RULES = """<ConstraintStudentsMaxGapsPerWeek><Weight_Percentage>100</Weight_Percentage><Max_Gaps>0</Max_Gaps>
+<Active>true</Active></ConstraintStudentsMaxGapsPerWeek>
+<ConstraintStudentsEarlyMaxBeginningsAtSecondHour><Weight_Percentage>100</Weight_Percentage>
+<Max_Beginnings_At_Second_Hour>1</Max_Beginnings_At_Second_Hour><Active>true</Active>
+</ConstraintStudentsEarlyMaxBeginningsAtSecondHour>
+<ConstraintTeachersMaxGapsPerDay><Weight_Percentage>100</Weight_Percentage><Max_Gaps>0</Max_Gaps>
+<Active>true</Active></ConstraintTeachersMaxGapsPerDay>
+<ConstraintTeacherMaxDaysPerWeek><Weight_Percentage>100</Weight_Percentage><Teacher_Name>T2</Teacher_Name>
+<Max_Days_Per_Week>2</Max_Days_Per_Week><Active>true</Active></ConstraintTeacherMaxDaysPerWeek>
+<ConstraintMinDaysBetweenActivities><Weight_Percentage>95</Weight_Percentage>
+<Consecutive_If_Same_Day>true</Consecutive_If_Same_Day><Number_of_Activities>2</Number_of_Activities>
+<Activity_Id>6</Activity_Id><Activity_Id>7</Activity_Id><MinDays>1</MinDays><Active>true</Active>
+</ConstraintMinDaysBetweenActivities>
+</Time_Constraints_List>"""
+
+
+def school(tmp_path):
+    path = tmp_path / "school.fet"
+    path.write_text(
+        TINY.read_text(encoding="utf-8").replace("</Time_Constraints_List>", RULES), encoding="utf-8"
+    )
+    return import_fet(path)
+
+
+def test_relax_and_repair_keeps_every_hard_rule(tmp_path):
+    s = school(tmp_path)
+    hard = [r for r in s.rules if r.weight >= 100]
+    assert [r.type for r in compact_early_rules(s, hard)] == ["early_start"]
+    warm = relax_and_repair(s, 20)
+    assert warm.timetable is not None, warm.steps
+    assert warm.timetable.complete
+    assert check(s, warm.timetable).ok
+
+
+def test_solve_fet_optimises_from_the_warm_start(tmp_path):
+    s = school(tmp_path)
+    result = solve_fet(s, 20, stall_seconds=1)
+    assert result.complete and result.first_complete_time is not None
+    report = check(s, result)
+    assert report.ok, [str(v) for v in report.hard]
+    assert report.score == 0
