@@ -1,11 +1,5 @@
 """The dashboard entry point: `panel serve dashboard/app.py`. It only wires the pieces together."""
 
-import sys
-from pathlib import Path
-
-# `panel serve` puts only this folder on the path; the project's packages live one level up.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 import panel as pn
 
 from dashboard.pages.classes import ClassesPage
@@ -16,6 +10,7 @@ from dashboard.pages.lessons import LessonsPage
 from dashboard.pages.overview import OverviewPage
 from dashboard.pages.rooms import RoomsPage
 from dashboard.pages.rules import RulesPage
+from dashboard.pages.school import SchoolPage
 from dashboard.pages.subjects import SubjectsPage
 from dashboard.pages.teachers import TeachersPage
 from dashboard.pages.timetables import TimetablesPage
@@ -28,6 +23,7 @@ pn.extension("tabulator", notifications=True, exception_handler=report_unexpecte
 
 PAGES = {
     "overview": lambda app: OverviewPage(app=app),
+    "school": lambda app: SchoolPage(app=app),
     "subjects": lambda app: SubjectsPage(app=app),
     "teachers": lambda app: TeachersPage(app=app),
     "classes": lambda app: ClassesPage(app=app),

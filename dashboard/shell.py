@@ -1,7 +1,7 @@
 """The frame around the pages: the school picker, the page navigation and the page shown.
 
-Pages are built when opened, so each shows fresh data after edits elsewhere; the Timetables page is
-kept for the session because it follows the school and the jobs by itself.
+Pages are built when opened, so each shows fresh data after edits elsewhere; the Timetables and School
+pages are kept for the session because they follow the school (and the jobs) by themselves.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import param
 
 from .state import PAGES, AppState, describe_error, log
 
-KEPT = {"timetables"}
+KEPT = {"timetables", "school"}
 """Pages built once per session instead of on every visit."""
 
 
@@ -37,6 +37,10 @@ class Shell(pn.viewable.Viewer):
             sizing_mode="stretch_width",
         )
         self.content = pn.Column(sizing_mode="stretch_width", min_height=400)
+        self.new_school = pn.widgets.Button(
+            name="New school…", button_type="light", sizing_mode="stretch_width"
+        )
+        self.new_school.on_click(lambda e: self.app.go("school"))
         self._schools()
         self.school_select.param.watch(self._pick_school, "value")
         self.nav.param.watch(self._pick_page, "value")
@@ -94,7 +98,7 @@ class Shell(pn.viewable.Viewer):
         self.content.objects = [pn.pane.Markdown(f"## {PAGES[app.page]}", margin=(0, 10)), page]
 
     def sidebar(self) -> list:
-        return [self.school_select, self.nav]
+        return [self.school_select, self.new_school, self.nav]
 
     def __panel__(self):
         return self.content

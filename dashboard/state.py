@@ -19,6 +19,7 @@ log = logging.getLogger("dashboard")
 
 PAGES: dict[str, str] = {
     "overview": "Overview",
+    "school": "School",
     "subjects": "Subjects",
     "teachers": "Teachers",
     "classes": "Classes and groups",

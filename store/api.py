@@ -272,6 +272,37 @@ def _unknown_ref(kind: str, item_id: str, field: str, kinds: tuple[str, ...], re
     )
 
 
+def _calendar_name_problems(calendar: Any) -> list[Problem]:
+    """Blank or repeated day and period names: pins, breaks and rules name slots by them."""
+    problems: list[Problem] = []
+    if not isinstance(calendar, dict):
+        return problems
+    for field, label in (("days", "day"), ("periods", "period")):
+        names = calendar.get(field)
+        if not isinstance(names, list):
+            continue
+        seen: set[str] = set()
+        for i, name in enumerate(names):
+            if not isinstance(name, str):
+                continue
+            if not name.strip():
+                problems.append(
+                    Problem(
+                        f"calendar.{field}[{i}]", f"the {label} name is empty", f"give the {label} a name"
+                    )
+                )
+            elif name in seen:
+                problems.append(
+                    Problem(
+                        f"calendar.{field}[{i}]",
+                        f"the {label} name '{name}' is used twice",
+                        f"each {label} needs its own name; rename or remove one",
+                    )
+                )
+            seen.add(name)
+    return problems
+
+
 def _check_id(value: Any, where: str) -> None:
     if not isinstance(value, str) or not value:
         raise NotFoundError(f"{where} {value!r} does not exist")
@@ -567,9 +598,9 @@ class Store:
         def run(attempt: int) -> dict:
             data = self.school_dict(school_id)
             data["calendar"] = calendar
-            problems = _key_problems(calendar, "calendar")
+            problems = _key_problems(calendar, "calendar") + _calendar_name_problems(calendar)
             if problems:
-                raise ValidationError(problems)
+                raise ValidationError(problems, "calendar not changed")
             try:
                 school = school_from_dict(data)
             except FormatError as e:

@@ -52,7 +52,8 @@ class TimetableView(pn.viewable.Viewer):
         self._layout: pn.Column | None = None
         self._failed: set[tuple] = set()
         self.refresh()
-        state.param.watch(lambda e: self.refresh(), ["school", "data_revision", "jobs_revision"])
+        # One refresh however many of these change together: a watcher gets one event per parameter.
+        state.param.watch(lambda *events: self.refresh(), ["school", "data_revision", "jobs_revision"])
         state.param.watch(self._follow_state, ["version", "page"])
 
     # --- state -------------------------------------------------------------------------------------
