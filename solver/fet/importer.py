@@ -347,9 +347,12 @@ class FetImporter:
         if handler is None:
             self.report.count(fet_type, hard, "unsupported")
             return
-        if percentage <= 0:
+        # A 0% constraint has no effect, except FET's "consecutive if same day", which holds at any weight.
+        consecutive = fet_type == "MinDaysBetweenActivities" and _bool(el, "Consecutive_If_Same_Day", False)
+        if percentage <= 0 and not consecutive:
             self.report.count(fet_type, hard, "imported")
             return
+        self.zero_weight = percentage <= 0
         try:
             handler(el, fet_type, fet_weight(percentage), calendar)
         except _Unsupported as e:
@@ -488,11 +491,21 @@ class FetImporter:
         ids = list(dict.fromkeys(self._lesson_ids(el)))
         if len(ids) < 2:
             return
-        params = {
-            "min_days": _int(el, "MinDays"),
-            "consecutive_if_same_day": _bool(el, "Consecutive_If_Same_Day", False),
-        }
-        self._add_rule("min_days_between", "lessons", ids, weight, params, fet_type)
+        consecutive = _bool(el, "Consecutive_If_Same_Day", False)
+        if weight < HARD and consecutive:
+            # FET keeps two of them on one day back to back at any weight, even 0%: a hard rule of its own.
+            self._add_rule(
+                "min_days_between",
+                "lessons",
+                ids,
+                HARD,
+                {"min_days": 0, "consecutive_if_same_day": True},
+                fet_type,
+            )
+            consecutive = False
+        if not self.zero_weight:
+            params = {"min_days": _int(el, "MinDays"), "consecutive_if_same_day": consecutive}
+            self._add_rule("min_days_between", "lessons", ids, weight, params, fet_type)
 
     def _c_ActivityPreferredStartingTime(self, el, fet_type, weight, calendar):
         act = self._lesson_id(_text(el, "Activity_Id"))
