@@ -143,3 +143,25 @@ def test_import_command_writes_school_with_report(tmp_path, capsys):
     school = load_school(out)
     assert len(school.lessons) == 9
     assert school.meta["import_report"]["unsupported_hard"] == []
+
+
+def test_consecutive_if_same_day_is_hard_at_any_weight(tmp_path):
+    """FET keeps same-day activities of a min-days constraint back to back even at 0%."""
+    constraint = (
+        "<ConstraintMinDaysBetweenActivities><Weight_Percentage>{w}</Weight_Percentage>"
+        "<Consecutive_If_Same_Day>true</Consecutive_If_Same_Day><Number_of_Activities>2</Number_of_Activities>"
+        "<Activity_Id>1</Activity_Id><Activity_Id>2</Activity_Id><MinDays>1</MinDays><Active>true</Active>"
+        "</ConstraintMinDaysBetweenActivities>"
+    )
+    for weight, expected in (("0", [(100, 0)]), ("95", [(100, 0), (95, 1)]), ("100", [(100, 1)])):
+        path = tmp_path / f"w{weight}.fet"
+        text = TINY.read_text(encoding="utf-8")
+        path.write_text(
+            text.replace(
+                "</Time_Constraints_List>", constraint.format(w=weight) + "</Time_Constraints_List>"
+            ),
+            encoding="utf-8",
+        )
+        rules = [r for r in import_fet(path).rules if r.type == "min_days_between"]
+        assert [(r.weight, r.params["min_days"]) for r in rules] == expected
+        assert all(r.params["consecutive_if_same_day"] for r in rules if r.weight == 100)
