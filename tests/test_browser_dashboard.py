@@ -35,6 +35,7 @@ CHROMIUM_ARGS = [
 TEST_LIMIT = 12
 PAGES = [
     "Overview",
+    "School",
     "Subjects",
     "Teachers",
     "Classes and groups",
@@ -237,11 +238,31 @@ def test_full_flow(server, page, store_server):
         pg.get_by_role("heading", name=title, exact=True).wait_for()
         shot(pg, "page-" + title.lower().replace(" ", "-"))
 
+    # A click on the School page's grid makes a break; the Lessons page shows a lesson's pins and tags.
+    pg.get_by_role("button", name="School", exact=True).click()
+    slot = pg.locator(".break-Monday-1 button")
+    slot.click()
+    expect(slot).to_have_class(re.compile("warning"), timeout=10_000)
+    shot(pg, "school-break")
+    store = open_store(store_server, db_name)
+    try:
+        assert ["Monday", "1"] in store.get_calendar(school)["breaks"]
+    finally:
+        store.close()
+    days = pg.locator(".tabulator", has_text="Day (edit to rename)")
+    days.locator(".tabulator-row").last.get_by_text("✕").click()
+    toast(pg, "Removing day 'Friday' refused: .* still use it", timeout=10_000)
+    pg.get_by_role("button", name="Lessons", exact=True).click()
+    pg.get_by_text(re.compile("^Lesson L1: pins and tags")).wait_for()
+    pg.locator(".tabulator-row").first.locator("[tabulator-field='id']").click()
+    pg.get_by_text("Not pinned: the solver places every block.").wait_for()
+    shot(pg, "lessons-detail")
+
     # Dismissed lines stay dismissed after a reload.
     job_line(pg, "Flow run").get_by_role("button", name="✕").click()
     job_line(pg, "Flow run").wait_for(state="detached")
     pg.reload()
-    pg.get_by_role("heading", name="Import", exact=True).wait_for()
+    pg.get_by_role("heading", name="Lessons", exact=True).wait_for()
     pg.wait_for_timeout(2000)
     assert job_line(pg, "Flow run").count() == 0
 

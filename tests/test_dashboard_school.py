@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from dashboard.pages.lessons import LessonDetail, LessonsPage, parse_tags
@@ -210,7 +212,9 @@ def test_a_refused_pin_leaves_the_lesson_as_it_was(app):
 def test_tags_are_saved(app):
     page = LessonsPage(app=app)
     lesson = page.table.value.index[1]
-    page.detail.lesson = lesson
+    assert page.detail.card.collapsed
+    page._on_click(SimpleNamespace(row=1, column="subject"))
+    assert page.detail.lesson == lesson and not page.detail.card.collapsed
     assert page.detail.set_tags("lab, double , lab")
     assert app.store.get(app.school, "lessons", lesson)["tags"] == ["lab", "double"]
     assert page.table.value.loc[lesson, "tags"] == "lab, double"

@@ -1,8 +1,8 @@
 """Lessons: a subject taught by teachers to classes or groups, in blocks, in some rooms.
 
-The table edits the lesson's own fields; the panel beside it shows the lesson picked in the table with
-its pinned placements (a block fixed at a day and period, and maybe a room) and its tags, and edits
-them. Both save through the store at once; a refused change is a toast and leaves the lesson as it was.
+The table edits the lesson's own fields; the card above it shows the lesson last clicked in the table
+with its pinned placements (a block fixed at a day and period, and maybe a room) and its tags, and
+edits them. Both save through the store at once; a refused change is a toast and leaves the lesson as it was.
 """
 
 from __future__ import annotations
@@ -49,15 +49,31 @@ class LessonDetail(pn.viewable.Viewer):
         self.day = pn.widgets.Select(name="Day", options=list(calendar.get("days", [])), width=120)
         self.period = pn.widgets.Select(name="Period", options=list(calendar.get("periods", [])), width=90)
         self.room = pn.widgets.Select(name="Room", width=160)
-        self.pin_button = pn.widgets.Button(name="Pin", button_type="primary", width=80, align="end")
+        self.pin_button = pn.widgets.Button(name="Pin", button_type="primary", width=80)
         self.pin_button.on_click(
             lambda e: self.add_pin(self.block.value or 0, self.day.value, self.period.value, self.room.value)
         )
         self.tags = pn.widgets.TextInput(name="Tags (comma separated)", width=300)
         self.tags_button = pn.widgets.Button(name="Save tags", button_type="primary", width=100, align="end")
         self.tags_button.on_click(lambda e: self.set_tags(self.tags.value))
-        self.pins = pn.Column(sizing_mode="stretch_width")
-        self.title = pn.pane.Markdown("")
+        self.pins = pn.Column(width=330)
+        self.hint = pn.pane.Markdown("", styles={"color": "#555"}, width=400)
+        # Folded until a row is clicked, so the table keeps the page's width and first paint stays quick.
+        self.card = pn.Card(
+            pn.FlexBox(
+                pn.Column("#### Pinned", self.pins),
+                pn.Column(
+                    "#### Pin a block",
+                    pn.Row(self.block, self.day),
+                    pn.Row(self.period, self.room),
+                    self.pin_button,
+                ),
+                pn.Column("#### Tags", pn.Row(self.tags, self.tags_button), self.hint),
+            ),
+            title="Pins and tags",
+            collapsed=True,
+            sizing_mode="stretch_width",
+        )
         self._load()
         self._show()
 
@@ -102,7 +118,9 @@ class LessonDetail(pn.viewable.Viewer):
             self.tags_button,
         ):
             widget.disabled = not doc
-        self.title.object = f"### Lesson {doc['id']}: pins and tags" if doc else "### Pins and tags"
+        self.card.title = f"Lesson {doc['id']}: pins and tags" if doc else "Pins and tags"
+        if doc and self.block.value not in self.block.options.values():
+            self.block.value = 0
         rows: list[Any] = []
         for i, pin in enumerate(doc.get("pinned", [])):
             remove = pn.widgets.Button(name="Unpin", button_type="light", width=70)
@@ -155,18 +173,8 @@ class LessonDetail(pn.viewable.Viewer):
 
     def __panel__(self):
         known = self.known_tags()
-        hint = f"Tags used in this school: {', '.join(known)}." if known else "No tags used yet."
-        return pn.Column(
-            self.title,
-            "#### Pinned",
-            self.pins,
-            pn.Row(self.block, self.day),
-            pn.Row(self.period, self.room, self.pin_button),
-            "#### Tags",
-            pn.Row(self.tags, self.tags_button),
-            pn.pane.Markdown(hint, styles={"color": "#555"}),
-            width=420,
-        )
+        self.hint.object = f"Tags used in this school: {', '.join(known)}." if known else "No tags used yet."
+        return self.card
 
 
 class LessonsPage(EntityTable):
@@ -202,6 +210,7 @@ class LessonsPage(EntityTable):
     def _on_click(self, event) -> None:
         if event.column != "_selection" and 0 <= event.row < len(self.table.value):
             self.detail.lesson = self.table.value.index[event.row]
+            self.detail.card.collapsed = False
 
     def _detail_saved(self, event) -> None:
         saved = event.new
@@ -226,4 +235,6 @@ class LessonsPage(EntityTable):
         }
 
     def __panel__(self):
-        return pn.Row(super().__panel__(), self.detail, sizing_mode="stretch_width")
+        table = super().__panel__()
+        table.insert(1, self.detail)
+        return table

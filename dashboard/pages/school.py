@@ -50,10 +50,14 @@ def refusal(what: str, error: Exception) -> str:
     if users:
         shown = ", ".join(users[:SHOWN_REFERRERS])
         more = f" and {len(users) - SHOWN_REFERRERS} more" if len(users) > SHOWN_REFERRERS else ""
+        fixes = []
+        if any(u.startswith("lesson ") for u in users):
+            fixes.append("move or unpin those lessons' pins on the Lessons page")
+        if any(u.startswith("rule ") for u in users):
+            fixes.append("change those rules' times on the Rules page")
         return (
             f"{what} refused: {plural(len(users), 'item')} still use it ({shown}{more}). "
-            "Move or delete those pins on the Lessons page and those rules' times on the Rules page "
-            "first. Nothing was changed."
+            f"First {' and '.join(fixes)}. Nothing was changed."
         )
     if problems:
         detail = "; ".join(str(p) for p in problems[:3])
@@ -260,11 +264,12 @@ class SchoolPage(pn.viewable.Viewer):
         table = pn.widgets.Tabulator(
             pd.DataFrame({"name": []}, dtype=object),
             show_index=False,
-            selectable=1,
-            titles={"name": f"{label.capitalize()} (click to rename)"},
-            widths={"name": 200},
+            selectable=False,
+            sortable=False,
+            titles={"name": f"{label.capitalize()} (edit to rename)"},
+            widths={"name": 190},
             editors={"name": {"type": "input"}},
-            height=260,
+            buttons={"remove": f'<span title="Remove this {label}">✕</span>'},
             name=field,
         )
 
@@ -273,23 +278,18 @@ class SchoolPage(pn.viewable.Viewer):
             if 0 <= event.row < len(names):
                 self.rename(field, names[event.row], event.value)
 
+        def on_click(event) -> None:
+            names = getattr(self, field)
+            if event.column == "remove" and 0 <= event.row < len(names):
+                self.remove(field, names[event.row])
+
         table.on_edit(on_edit)
-        new = pn.widgets.TextInput(placeholder=f"New {label}", width=130)
-        after = pn.widgets.Select(width=130)
+        table.on_click(on_click)
+        new = pn.widgets.TextInput(placeholder=f"New {label}", width=120)
+        after = pn.widgets.Select(width=120)
         add = pn.widgets.Button(name=f"Add {label}", button_type="primary", width=100)
         add.on_click(lambda e: self.add(field, new.value, after.value) and setattr(new, "value", ""))
-        remove = pn.widgets.Button(name="Remove selected", button_type="danger", width=140)
-
-        def remove_selected(event) -> None:
-            names = list(getattr(self, field))
-            for row in list(table.selection):
-                if 0 <= row < len(names):
-                    self.remove(field, names[row])
-
-        remove.on_click(remove_selected)
-        editor = pn.Column(
-            f"#### {field.capitalize()}", table, pn.Row(new, after), pn.Row(add, remove), width=300
-        )
+        editor = pn.Column(f"#### {field.capitalize()}", table, pn.Row(new, after), add, width=290)
         return table, after, editor
 
     def _build_grid(self) -> None:
@@ -339,13 +339,15 @@ class SchoolPage(pn.viewable.Viewer):
         return pn.Column(
             pn.Row(self.name_input, self.rename_button),
             pn.pane.Markdown(
-                "### The week\nRename a day or period by editing its name; its breaks follow. A day or "
-                "period that a pin or a rule still names cannot be removed or renamed until they no "
-                "longer do. Click a slot to make it a **break** (yellow) or a teaching slot again; "
-                "every change is saved at once.",
+                "### The week\nRename a day or period by editing its name (its breaks follow); ✕ removes "
+                "it. A day or period that a pin or a rule still names cannot be removed or renamed until "
+                "they no longer do. Click a slot below to make it a **break** (yellow) or a teaching slot "
+                "again. Every change is saved at once.",
                 margin=(0, 10),
             ),
-            pn.Row(self.lists["days"][2], self.lists["periods"][2], pn.Column("#### Breaks", self.grid)),
+            pn.Row(self.lists["days"][2], self.lists["periods"][2]),
+            pn.pane.Markdown("#### Breaks", margin=(0, 10)),
+            self.grid,
             self.status_pane,
             pn.pane.Markdown("### Another school", margin=(0, 10)),
             create,
