@@ -972,21 +972,16 @@ class TimetableModel:
                 out.append((block, option))
         return out
 
-    def hint(self, placements: dict[tuple[str, int], tuple[Slot, str | None]]) -> None:
-        """Hint every block's option from (lesson, block) -> (start, room); the room may be None."""
+    def hint(self, placements: dict[tuple[str, int], tuple]) -> None:
+        """Hint the option of every block in ``placements``: (lesson, block) -> (start, room name) as in a
+        timetable, or (start, room, pool) naming an option exactly. Blocks without a match get no hint."""
         self.model.clear_hints()
         for block in self.blocks:
             want = placements.get(block.key)
-            for opt in block.options:
-                take = _matches(opt, want)
-                self.model.add_hint(opt.var, take)
-
-    def fix(self, placements: dict[tuple[str, int], tuple[Slot, str | None]]) -> None:
-        """Fix every option literal to the given placements (blocks missing from them are unplaced)."""
-        for block in self.blocks:
-            want = placements.get(block.key)
-            for opt in block.options:
-                self.model.add(opt.var == int(_matches(opt, want)))
+            match = next((o for o in block.options if _matches(o, want)), None) if want else None
+            if match is not None:
+                for opt in block.options:
+                    self.model.add_hint(opt.var, opt is match)
 
     def size(self) -> tuple[int, int]:
         """(variables, constraints) of the built model."""
@@ -994,10 +989,12 @@ class TimetableModel:
         return len(proto.variables), len(proto.constraints)
 
 
-def _matches(option: Option, want: tuple[Slot, str | None] | None) -> bool:
-    """Whether an option is the placement ``want`` (start, room); a missing room on either side matches."""
-    if want is None or option.slot != tuple(want[0]):
+def _matches(option: Option, want: tuple) -> bool:
+    """Whether an option is ``want``: (start, room, pool) exactly, or (start, room name) of a placement."""
+    if option.slot != tuple(want[0]):
         return False
-    if want[1] is None:
-        return True
-    return option.room == want[1] if option.pool is None else want[1] in option.pool
+    if len(want) == 3:
+        return option.room == want[1] and option.pool == want[2]
+    if option.pool is not None:
+        return want[1] in option.pool
+    return option.room == want[1]

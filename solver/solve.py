@@ -243,7 +243,7 @@ class _Solver:
             if values is not None:
                 self.first_complete = self.elapsed()
                 self.emit(phase, self.total, message="complete timetable found", force=True)
-                found = {b.key: (o.slot, o.room) for b, o in hard.chosen(values)}
+                found = {b.key: (o.slot, o.room, o.pool) for b, o in hard.chosen(values)}
                 # Free the first model before building the full one: peak memory matters at 2,000 periods.
                 del hard, values
                 full = TimetableModel(self.school, BuildOptions(require_all=True, balancing=balancing))
@@ -264,7 +264,7 @@ class _Solver:
         _, values = self.run(tm, "partial", self.remaining() * 0.7, "place", placed_literals=literals)
         if values is None:
             return self.timetable(tm, None, "partial", "cancelled" if self.cancelled() else "no solution")
-        found = {b.key: (o.slot, o.room) for b, o in tm.chosen(values)}
+        found = {b.key: (o.slot, o.room, o.pool) for b, o in tm.chosen(values)}
         self.emit(
             "partial",
             sum(b.length for b in tm.blocks if b.key in found),
@@ -280,18 +280,25 @@ class _Solver:
     def optimise(
         self,
         tm: TimetableModel,
-        found: dict[tuple[str, int], tuple[Slot, str | None]],
+        found: dict[tuple[str, int], tuple],
         phase: str,
     ) -> Timetable:
-        """Minimise the soft score of ``tm`` from the timetable ``found`` for the rest of the time limit."""
-        status, values = cp_model.UNKNOWN, None
-        if tm.penalties and not self.cancelled() and self.remaining() > 0.05:
+        """Minimise the soft score of ``tm`` from the timetable ``found`` for the rest of the time limit.
+
+        ``found`` fixes only the option literals; CP-SAT needs seconds to complete such a hint on big
+        schools (at 2,000 periods it found nothing in 45 s), so the full solution is computed first and
+        given as a complete hint. It is also the result when the search finds nothing better in time.
+        """
+        status = cp_model.UNKNOWN
+        values = start = self.evaluate(tm, found)
+        if start is not None and tm.penalties and not self.cancelled() and self.remaining() > 0.05:
             tm.minimize_soft()
-            tm.hint(found)
-            status, values = self.run(tm, f"optimise ({phase})", self.remaining(), "soft")
-        if values is None:
-            # No solution of the full model in time: score the timetable already found.
-            values = self.evaluate(tm, found)
+            tm.model.clear_hints()
+            hint = tm.model.proto.solution_hint
+            hint.vars.extend(range(len(start)))
+            hint.values.extend(start)
+            status, better = self.run(tm, f"optimise ({phase})", self.remaining(), "soft")
+            values = better if better is not None else start
         if self.cancelled():
             label = "cancelled"
         elif status == cp_model.OPTIMAL or not tm.penalties:
@@ -300,14 +307,17 @@ class _Solver:
             label = "feasible"
         return self.timetable(tm, values, phase, label)
 
-    def evaluate(
-        self, tm: TimetableModel, found: dict[tuple[str, int], tuple[Slot, str | None]]
-    ) -> list[int] | None:
-        """A solution of ``tm`` with every block fixed where ``found`` has it: presolve alone solves it."""
-        tm.fix(found)
+    def evaluate(self, tm: TimetableModel, found: dict[tuple[str, int], tuple]) -> list[int] | None:
+        """The full solution of ``tm`` (every auxiliary variable too) for the placements ``found``.
+
+        With every option literal fixed, presolve alone solves it, so one worker is enough.
+        """
+        tm.hint(found)
         solver = cp_model.CpSolver()
+        solver.parameters.fix_variables_to_their_hinted_value = True
         solver.parameters.num_workers = 1
-        solver.parameters.max_time_in_seconds = 30.0
+        solver.parameters.catch_sigint_signal = False
+        solver.parameters.max_time_in_seconds = 60.0
         if solver.solve(tm.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return list(solver.response_proto.solution)
         return None
@@ -362,7 +372,7 @@ class _Solver:
         )
 
 
-def compact_start(tm: TimetableModel, passes: int = 5) -> dict[tuple[str, int], tuple[Slot, str | None]]:
+def compact_start(tm: TimetableModel, passes: int = 5) -> dict[tuple[str, int], tuple]:
     """A greedy timetable to hint the first search: each block at the earliest clash-free time.
 
     CP-SAT's first complete timetable otherwise ignores soft rules entirely (its phase has no objective),
@@ -384,7 +394,7 @@ def compact_start(tm: TimetableModel, passes: int = 5) -> dict[tuple[str, int], 
 
 def _greedy(
     tm: TimetableModel, order: list[BlockVars]
-) -> tuple[dict[tuple[str, int], tuple[Slot, str | None]], set[tuple[str, int]]]:
+) -> tuple[dict[tuple[str, int], tuple], set[tuple[str, int]]]:
     """One greedy pass in ``order``: the placements, and the blocks placed with a clash."""
     busy: dict[tuple[str, str], Counter] = defaultdict(Counter)
     # (resource, day) -> [first period, last period, periods taught]
@@ -433,7 +443,7 @@ def _greedy(
                 best, best_cost = opt, cost
         if best is None:
             continue
-        found[block.key] = (best.slot, best.room)
+        found[block.key] = (best.slot, best.room, best.pool)
         if best_cost[0]:
             clashed.add(block.key)
         d, p = best.slot
