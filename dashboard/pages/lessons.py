@@ -40,11 +40,16 @@ class LessonDetail(pn.viewable.Viewer):
     app = param.ClassSelector(class_=AppState)
     lesson = param.String(default="", doc="Id of the lesson shown.")
     doc = param.Dict(default={}, doc="The lesson as stored.")
+    rooms = param.Dict(
+        default=None, allow_None=True, doc="Room names by id; read from the store if not given."
+    )
+    known_tags = param.List(default=[], doc="Every tag the school's lessons use, shown as a hint.")
 
     def __init__(self, **params):
         super().__init__(**params)
         calendar = (self.app.store.get_calendar(self.app.school) if self.app.school else None) or {}
-        self.rooms = {r["id"]: r.get("name") or r["id"] for r in self._list("rooms")}
+        if self.rooms is None:
+            self.rooms = {r["id"]: r.get("name") or r["id"] for r in self._list("rooms")}
         self.block = pn.widgets.Select(name="Block", width=120)
         self.day = pn.widgets.Select(name="Day", options=list(calendar.get("days", [])), width=120)
         self.period = pn.widgets.Select(name="Period", options=list(calendar.get("periods", [])), width=90)
@@ -76,6 +81,7 @@ class LessonDetail(pn.viewable.Viewer):
         )
         self._load()
         self._show()
+        self._show_known()
 
     def _list(self, kind: str) -> list[dict]:
         return (
@@ -84,9 +90,10 @@ class LessonDetail(pn.viewable.Viewer):
             else []
         )
 
-    def known_tags(self) -> list[str]:
-        """Every tag used by a lesson of the school, for the hint under the tags box."""
-        return sorted({t for lesson in self._list("lessons") for t in lesson.get("tags", [])}, key=str.lower)
+    @param.depends("known_tags", watch=True)
+    def _show_known(self) -> None:
+        known = self.known_tags
+        self.hint.object = f"Tags used in this school: {', '.join(known)}." if known else "No tags used yet."
 
     @param.depends("lesson", watch=True)
     def _load(self) -> None:
@@ -172,8 +179,6 @@ class LessonDetail(pn.viewable.Viewer):
         return self._save({"tags": parse_tags(value)}, "saving its tags")
 
     def __panel__(self):
-        known = self.known_tags()
-        self.hint.object = f"Tags used in this school: {', '.join(known)}." if known else "No tags used yet."
         return self.card
 
 
@@ -195,7 +200,9 @@ class LessonsPage(EntityTable):
     def __init__(self, **params):
         super().__init__(**params)
         first = self.app.focus if self.app.focus in self.docs else next(iter(self.docs), "")
-        self.detail = LessonDetail(app=self.app, lesson=first)
+        self.detail = LessonDetail(
+            app=self.app, lesson=first, rooms=self.names.by_id.get("rooms", {}), known_tags=self.tags_used()
+        )
         self.detail.param.watch(self._detail_saved, "doc")
         self.table.on_click(self._on_click)
 
@@ -206,6 +213,10 @@ class LessonsPage(EntityTable):
         if column.field == "tags":
             return ", ".join(doc.get("tags", []))
         return super().cell(column, doc)
+
+    def tags_used(self) -> list[str]:
+        """Every tag of the school's lessons, for the hint under the tags box."""
+        return sorted({t for doc in self.docs.values() for t in doc.get("tags", [])}, key=str.lower)
 
     def _on_click(self, event) -> None:
         if event.column != "_selection" and 0 <= event.row < len(self.table.value):
@@ -219,6 +230,7 @@ class LessonsPage(EntityTable):
         self.docs[saved["id"]] = saved
         for field in ("pinned", "tags"):
             self._revert(saved["id"], field, self.cell(self.columns[field], saved))
+        self.detail.known_tags = self.tags_used()
 
     def new_doc(self) -> dict:
         subjects = self.names.by_id.get("subjects", {})
