@@ -73,6 +73,21 @@ def test_renaming_a_period_takes_its_breaks_along(store):
     assert store.get_calendar(school)["breaks"] == [["Monday", "Lunch"]]
 
 
+def test_renaming_a_day_carries_its_pins_rules_and_breaks_along(app):
+    store, school = app.store, app.school
+    lesson = store.list(school, "lessons")[0]["id"]
+    store.update(school, "lessons", lesson, {"pinned": [{"block": 0, "day": "Friday", "period": "2"}]})
+    page = SchoolPage(app=app)
+    assert page.rename("days", "Friday", "Fri")
+    calendar = store.get_calendar(school)
+    assert calendar["days"] == ["Monday", "Tuesday", "Wednesday", "Thursday", "Fri"]
+    assert ["Fri", "Lunch"] in calendar["breaks"] and len(calendar["breaks"]) == 5
+    assert store.get(school, "lessons", lesson)["pinned"][0]["day"] == "Fri"
+    slots = [s for r in store.list(school, "rules") for s in r.get("params", {}).get("slots", [])]
+    assert ["Fri", "1"] in slots and not any(s[0] == "Friday" for s in slots)
+    assert "now name 'Fri'" in page.status and not errors(app)
+
+
 def test_removing_a_day_that_rules_use_is_refused_with_the_fix(app):
     page = SchoolPage(app=app)
     before = app.store.get_calendar(app.school)

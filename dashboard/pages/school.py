@@ -1,9 +1,10 @@
 """School: its name, its week (days, periods and breaks), a new empty school, and deleting a school.
 
 Every change goes through the store (``rename_school``, ``update_calendar``, ``create_school``,
-``delete_school``). The store refuses a calendar that pins, breaks or rules could no longer refer to,
-and repeated or empty names; the refusal is shown as a toast naming what still uses the day or period
-and how to fix it, and the data stays as it was.
+``delete_school``, and ``update`` for the pins and rules a renamed day or period carries along). The
+store refuses a calendar that pins, breaks or rules could no longer refer to, and repeated or empty
+names; the refusal is shown as a toast naming what still uses the day or period and how to fix it, and
+the data stays as it was.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from typing import Any
 import pandas as pd
 import panel as pn
 import param
+
+from solver.rules import RULE_TYPES
 
 from ..state import AppState, describe_error, is_user_error, log
 
@@ -31,6 +34,44 @@ GONE = (
     ("subjects", "subject"),
 )
 """What deleting a school takes with it, in the order the confirmation names it."""
+
+
+def renamed_slots(slots: list, position: int, old: str, new: str) -> list | None:
+    """``slots`` ([day, period] pairs) with ``old`` renamed at ``position`` (0 day, 1 period); None if unused."""
+    if not any(isinstance(s, list) and len(s) == 2 and s[position] == old for s in slots):
+        return None
+    return [
+        [new if i == position and v == old else v for i, v in enumerate(s)] if isinstance(s, list) else s
+        for s in slots
+    ]
+
+
+def renamed_references(lessons: list[dict], rules: list[dict], position: int, old: str, new: str) -> list:
+    """``(kind, id, changes)`` that make pins and rule times naming ``old`` name ``new`` instead."""
+    key = "day" if position == 0 else "period"
+    changes: list[tuple[str, str, dict]] = []
+    for lesson in lessons:
+        pins = lesson.get("pinned") or []
+        if any(p.get(key) == old for p in pins):
+            changes.append(
+                (
+                    "lessons",
+                    lesson["id"],
+                    {"pinned": [{**p, key: new} if p.get(key) == old else p for p in pins]},
+                )
+            )
+    for rule in rules:
+        kind = RULE_TYPES.get(rule.get("type"))
+        params = dict(rule.get("params") or {})
+        touched = False
+        for name, param_kind in kind.params.items() if kind else []:
+            if param_kind == "slots" and isinstance(params.get(name), list):
+                slots = renamed_slots(params[name], position, old, new)
+                if slots is not None:
+                    params[name], touched = slots, True
+        if touched:
+            changes.append(("rules", rule["id"], {"params": params}))
+    return changes
 
 
 def plural(n: int, word: str) -> str:
@@ -170,17 +211,63 @@ class SchoolPage(pn.viewable.Viewer):
         return self._save(calendar, f"Removing {LABELS[field]} '{name}'")
 
     def rename(self, field: str, old: str, new: str) -> bool:
-        """Rename a day or period; its breaks follow. Refused while a pin or rule names the old name."""
+        """Rename a day or period; its breaks, the pins and the rule times naming it follow.
+
+        With pins or rules to carry along, it takes three steps, each leaving the school valid: add the
+        new name beside the old one, point the pins and rules at it, then drop the old name."""
         new = (new or "").strip()
         if new == old:
             return True
-        slot = 0 if field == "days" else 1
+        position = 0 if field == "days" else 1
+        what = f"Renaming {LABELS[field]} '{old}' to '{new}'"
+
         calendar = self.calendar()
-        calendar[field] = [new if n == old else n for n in calendar[field]]
-        calendar["breaks"] = [
-            [new if i == slot and v == old else v for i, v in enumerate(b)] for b in calendar["breaks"]
-        ]
-        return self._save(calendar, f"Renaming {LABELS[field]} '{old}' to '{new}'")
+        breaks = calendar["breaks"]
+        renamed = [[new if i == position and v == old else v for i, v in enumerate(b)] for b in breaks]
+        # A new name already in use stays a repeat here, so the store refuses it instead of merging two days.
+        direct = {
+            **calendar,
+            field: [new if n == old else n for n in calendar[field]],
+            "breaks": renamed,
+        }
+        beside = {
+            **calendar,
+            field: [m for n in calendar[field] for m in ([old, new] if n == old else [n])],
+            "breaks": breaks
+            + [r for b, r in zip(breaks, renamed, strict=True) if b != r and r not in breaks],
+        }
+        school = self.app.school
+
+        def references() -> list:
+            store = self.app.store
+            return renamed_references(
+                store.list(school, "lessons"), store.list(school, "rules"), position, old, new
+            )
+
+        changes = self.app.attempt(references, what)
+        if changes is None:
+            return False
+        if not changes:
+            return self._save(direct, what)
+        if not self._save(beside, what):
+            return False
+        for kind, item, fields in changes:
+            try:
+                self.app.store.update(school, kind, item, fields)
+            except Exception as e:  # noqa: BLE001 - stop half-way with both names present, and say so
+                if not is_user_error(e):
+                    log.exception("%s: %s %s", what, kind, item)
+                self.app.toast(
+                    "error",
+                    f"{what} stopped: {kind[:-1]} {item} could not follow ({describe_error(e)}). Both "
+                    f"'{old}' and '{new}' exist now; fix that {kind[:-1]}, then remove '{old}'.",
+                )
+                self.reload()
+                return False
+        if not self.remove(field, old):
+            return False
+        self.status = f"{what}: saved; {plural(len(changes), 'pinned lesson or rule')} now name '{new}'."
+        return True
 
     def toggle_break(self, day: str, period: str) -> bool:
         """Make a slot a break, or a teaching slot again."""
@@ -339,10 +426,9 @@ class SchoolPage(pn.viewable.Viewer):
         return pn.Column(
             pn.Row(self.name_input, self.rename_button),
             pn.pane.Markdown(
-                "### The week\nRename a day or period by editing its name (its breaks follow); ✕ removes "
-                "it. A day or period that a pin or a rule still names cannot be removed or renamed until "
-                "they no longer do. Click a slot below to make it a **break** (yellow) or a teaching slot "
-                "again. Every change is saved at once.",
+                "### The week\nRename a day or period by editing its name: its breaks, pins and rule "
+                "times follow. ✕ removes it, unless a pin or a rule still names it. Click a slot below to "
+                "make it a **break** (yellow) or a teaching slot again. Every change is saved at once.",
                 margin=(0, 10),
             ),
             pn.Row(self.lists["days"][2], self.lists["periods"][2]),
