@@ -252,6 +252,16 @@ def test_full_flow(server, page, store_server):
     days = pg.locator(".tabulator", has_text="Day (edit to rename)")
     days.locator(".tabulator-row").last.get_by_text("✕").click()
     toast(pg, "Removing day 'Friday' refused: .* still use it", timeout=10_000)
+    cell = days.locator(".tabulator-row").last.locator('[tabulator-field="name"]')
+    cell.click()
+    cell.locator("input").fill("Fri")
+    cell.locator("input").press("Enter")
+    pg.get_by_text(re.compile("Renaming day 'Friday' to 'Fri': saved")).wait_for()
+    store = open_store(store_server, db_name)
+    try:
+        assert store.get_calendar(school)["days"][-1] == "Fri"
+    finally:
+        store.close()
     pg.get_by_role("button", name="Lessons", exact=True).click()
     pg.get_by_text(re.compile("^Lesson L1: pins and tags")).wait_for()
     pg.locator(".tabulator-row").first.locator("[tabulator-field='id']").click()
