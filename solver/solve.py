@@ -119,6 +119,7 @@ class _Solver:
         self.deadline = self.start + options.time_limit
         self.total = school.total_periods()
         self.first_complete: float | None = None
+        self.greedy: tuple[TimetableModel, dict] | None = None
         self.last_report = 0.0
 
     # ------------------------------------------------------------------ helpers
@@ -168,6 +169,8 @@ class _Solver:
             p.num_workers = self.options.workers
             p.random_seed = self.options.seed
             p.max_time_in_seconds = max(budget, 0.01)
+            if mode == "repair":
+                p.fix_variables_to_their_hinted_value = True
             if mode == "place":
                 # Measured: 4-8x faster to full placement than the default portfolio.
                 p.extra_subsolvers.append("core")
@@ -237,9 +240,11 @@ class _Solver:
             hard = TimetableModel(
                 self.school, BuildOptions(require_all=True, balancing=balancing, soft=False)
             )
-            self.apply_hint(hard)
             self.emit(phase, 0, message="searching for a complete timetable", force=True)
-            _, values = self.run(hard, phase, self.remaining() * share, "find")
+            values = self.repair(hard, phase)
+            if values is None:
+                self.apply_hint(hard)
+                _, values = self.run(hard, phase, self.remaining() * share, "find")
             if values is not None:
                 self.first_complete = self.elapsed()
                 self.emit(phase, self.total, message="complete timetable found", force=True)
@@ -326,8 +331,31 @@ class _Solver:
         """Start from a previous timetable's placements (re-solves after edits), else from a greedy one."""
         if self.options.hint is not None:
             tm.hint({(p.lesson, p.block): (tuple(p.slot), p.room) for p in self.options.hint.placements})
+        elif self.greedy is not None and self.greedy[0] is tm:
+            tm.hint(self.greedy[1])
         else:
-            tm.hint(compact_start(tm))
+            tm.hint(compact_start(tm)[0])
+
+    def repair(self, tm: TimetableModel, phase: str) -> list[int] | None:
+        """Complete the greedy timetable: keep every block that did not clash, except those sharing a
+        teacher or students with one that did, and let CP-SAT place the rest.
+
+        A plain search hinted with the greedy timetable drifts far from it and loses its compact days;
+        this keeps them. None when the repair is impossible or slow (the plain search follows).
+        """
+        if self.options.hint is not None:
+            return None
+        found, clashed = compact_start(tm)
+        self.greedy = (tm, found)
+        touched = {r for b in tm.blocks if b.key in clashed for r in tm.resources_of(b.lesson)}
+        keep = {
+            key: want
+            for key, want in found.items()
+            if key not in clashed and not touched.intersection(tm.resources_of(tm.block_by_key[key].lesson))
+        }
+        tm.hint(keep)
+        _, values = self.run(tm, phase, min(self.remaining() * 0.15, 10.0), "repair")
+        return values
 
     # ------------------------------------------------------------------ result
 
@@ -372,20 +400,23 @@ class _Solver:
         )
 
 
-def compact_start(tm: TimetableModel, passes: int = 5) -> dict[tuple[str, int], tuple]:
+def compact_start(
+    tm: TimetableModel, passes: int = 5
+) -> tuple[dict[tuple[str, int], tuple], set[tuple[str, int]]]:
     """A greedy timetable to hint the first search: each block at the earliest clash-free time.
 
     CP-SAT's first complete timetable otherwise ignores soft rules entirely (its phase has no objective),
     leaving students hundreds of gaps the soft phase then fails to remove in its time. Packing days
     from the first period keeps them compact; CP-SAT repairs whatever the greedy could not fit. Blocks
     that clashed go first in the next pass ("squeaky wheel"); the pass with fewest clashes wins.
+    Returns the placements and the blocks placed with a clash.
     """
     order = sorted(tm.blocks, key=lambda b: (len(b.options), -b.length))
-    best, fewest = {}, None
-    for _ in range(passes):
+    best: tuple[dict, set] = ({}, set())
+    for i in range(passes):
         found, clashed = _greedy(tm, order)
-        if fewest is None or len(clashed) < fewest:
-            best, fewest = found, len(clashed)
+        if i == 0 or len(clashed) < len(best[1]):
+            best = (found, clashed)
         if not clashed:
             break
         order = [b for b in order if b.key in clashed] + [b for b in order if b.key not in clashed]
@@ -397,6 +428,12 @@ def _greedy(
 ) -> tuple[dict[tuple[str, int], tuple], set[tuple[str, int]]]:
     """One greedy pass in ``order``: the placements, and the blocks placed with a clash."""
     busy: dict[tuple[str, str], Counter] = defaultdict(Counter)
+    # Hard daily limits count as clashes too, or the repair search is left with an impossible timetable.
+    daily: dict[tuple[str, str], int] = {}
+    for rule in tm.active_rules():
+        if rule.type == "max_periods_per_day" and tm.weight(rule) >= HARD:
+            for res in tm.targets(rule):
+                daily[res] = min(daily.get(res, tm.n_periods), int(rule.params["max"]))
     # (resource, day) -> [first period, last period, periods taught]
     span: dict[tuple[tuple[str, str], int], list[int]] = {}
     # teaching[d][q]: non-break periods before period q, so a span's length is a difference.
@@ -432,6 +469,9 @@ def _greedy(
                 clashes = sum(busy[r][c] > 0 for r in people for c in cells)
                 clashes += sum(abs(d - e) < apart for e in lesson_days[lesson.id])
                 clashes += sum((x, lesson.subject, d) in subject_days for x in students)
+                clashes += sum(
+                    span.get((r, d), (0, 0, 0))[2] + block.length > daily[r] for r in people if r in daily
+                )
                 gaps = sum(new_gaps(r, d, p, block.length) for r in people) if not clashes else 0
                 people_cost[opt.slot] = (clashes, gaps)
             clashes, gaps = people_cost[opt.slot]
