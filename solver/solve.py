@@ -1,15 +1,19 @@
 """The solve strategy: complete placement first, a fallback that places as much as possible, then soft rules.
 
-1. **Complete placement.** Every block is required. With strict balancing every subject-spread rule is
-   hard in this phase; when that cannot be placed, the same model is rebuilt with hard spread rules
-   relaxed to a low weight (the old "force mode"). No objective yet, so CP-SAT stops at the first
-   complete timetable.
+1. **Complete placement.** Every block is required and soft rules are left out of the model. With strict
+   balancing every subject-spread rule is hard in this phase; when that cannot be placed, the model is
+   rebuilt with hard spread rules relaxed to a low weight (the old "force mode"). A greedy timetable
+   with compact days comes first (``compact_start``); CP-SAT keeps its clash-free part and places the
+   rest, or, failing that, searches freely from it as a hint. No objective yet, so CP-SAT stops at
+   the first complete timetable.
 2. **Fallback**, only when no complete timetable is proven possible or found within its budget: every
    block optional, maximise placed periods (with the ``core`` subsolver, several times faster here),
    then explain every unplaced block.
-3. **Soft rules.** The soft score becomes the objective, the previous solution the hint. The search
-   stops at the time limit, when the score is proven optimal, or when it has not improved for
-   ``stall_seconds``.
+3. **Soft rules.** The full model with soft rules, the soft score as objective and the previous
+   solution as a complete hint. The search stops at the time limit, when the score is proven optimal,
+   or when it has not improved for ``stall_seconds``.
+
+Every model is built afresh by ``solver.model.TimetableModel``; nothing is added twice on a rebuild.
 """
 
 from __future__ import annotations
@@ -61,6 +65,9 @@ class SolveOptions:
 
 @dataclass
 class Progress:
+    """A progress report: the phase, periods placed of the total, the CP-SAT objective and bound of the
+    current search (None when it has none) and seconds since the solve began."""
+
     phase: str
     placed: int
     total: int
@@ -90,14 +97,11 @@ class _Watch(cp_model.CpSolverSolutionCallback):
         self.bound: float | None = None
         self.placed: int | None = None
         self.solutions = 0
-        self.first_time: float | None = None
         self.last_improvement = time.monotonic()
 
     def on_solution_callback(self) -> None:
         now = time.monotonic()
         self.solutions += 1
-        if self.first_time is None:
-            self.first_time = now
         objective = self.objective_value
         if self.objective is None or objective != self.objective:
             self.last_improvement = now
@@ -159,6 +163,8 @@ class _Solver:
         p.max_presolve_iterations = 1
         p.cp_model_probing_level = 0
         p.symmetry_level = 0
+        # The repair search keeps the hinted blocks where they are.
+        p.fix_variables_to_their_hinted_value = mode == "repair"
         if self.options.deterministic:
             p.num_workers = 1
             p.random_seed = self.options.seed
@@ -169,8 +175,6 @@ class _Solver:
             p.num_workers = self.options.workers
             p.random_seed = self.options.seed
             p.max_time_in_seconds = max(budget, 0.01)
-            if mode == "repair":
-                p.fix_variables_to_their_hinted_value = True
             if mode == "place":
                 # Measured: 4-8x faster to full placement than the default portfolio.
                 p.extra_subsolvers.append("core")
@@ -196,7 +200,8 @@ class _Solver:
         solver = self.parameters(budget, mode)
         watch = _Watch(placed_literals)
         done = threading.Event()
-        stall = self.options.stall_seconds if mode != "find" and not self.options.deterministic else None
+        optimising = mode in ("place", "soft")
+        stall = self.options.stall_seconds if optimising and not self.options.deterministic else None
         placed_now = self.total if mode == "soft" else 0
 
         def watchdog() -> None:

@@ -137,6 +137,22 @@ def test_rooms_one_allowed_room_per_block_and_no_room_clash():
     assert len(used) == len(set(used))
 
 
+def test_home_room_or_a_pooled_room():
+    # P1 and P2 are only ever offered together: one pooled resource beside the home room R0.
+    lessons = [
+        L("home", ["T0"], ["A"], rooms=["R0"]),
+        L("l1", ["T1"], ["B"], rooms=["R0", "P1", "P2"]),
+        L("l2", ["T2"], ["C"], rooms=["P2", "P1", "R0"]),
+    ]
+    school = make_school(lessons, periods=1)
+    assert set(TimetableModel(school, BuildOptions(soft=False)).pools) == {("P1", "P2")}
+    tt, report = solved(school)
+    assert tt.complete and report.ok
+    assert sorted(p.room for p in tt.placements) == ["P1", "P2", "R0"]
+    again, report = solved(school, SolveOptions(time_limit=20, stall_seconds=2, hint=tt))
+    assert again.complete and report.ok
+
+
 def test_room_pool_too_small_leaves_a_block_unplaced():
     lessons = [L(x, [f"T{x}"], [x.upper()], rooms=["R1", "R2"]) for x in "abc"]
     mornings = [rule("unavailable", "all_groups", slots=[(0, 1)])]
