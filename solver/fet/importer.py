@@ -98,6 +98,8 @@ class _Activity:
     students: list[str]
     duration: int
     active: bool
+    size: int | None = None
+    """FET's number of students: given on the activity, else the sum over its students sets."""
 
 
 @dataclass
@@ -149,6 +151,7 @@ class FetImporter:
                 self.report.note(f"year '{year_name}' is listed twice; the second one was skipped")
                 continue
             classes.append(StudentClass(id=year_name, size=_int_or_none(year, "Number_of_Students")))
+            self.set_size[year_name] = _int_or_none(year, "Number_of_Students") or 0
             self.known_students.add(year_name)
             for group in year.findall("Group"):
                 group_name = _text(group, "Name")
@@ -162,6 +165,9 @@ class FetImporter:
                         )
                     continue
                 groups[group_name] = Group(id=group_name, class_id=year_name, subgroups=atoms)
+                self.set_size[group_name] = _int_or_none(group, "Number_of_Students") or 0
+                for sub in subs:
+                    self.set_size.setdefault(_text(sub, "Name"), _int_or_none(sub, "Number_of_Students") or 0)
                 self.known_students.add(group_name)
                 for sub_name in atoms:
                     if sub_name != group_name and sub_name not in groups:
@@ -211,6 +217,7 @@ class FetImporter:
                     students=[x.text or "" for x in a.findall("Students")],
                     duration=duration,
                     active=_bool(a, "Active", True),
+                    size=_int_or_none(a, "Number_Of_Students"),
                 )
             )
         return out
@@ -219,6 +226,7 @@ class FetImporter:
 
     def run(self) -> School:
         self.known_students: set[str] = set()
+        self.set_size: dict[str, int] = {}
         calendar = self._calendar()
         subjects = [Subject(id=n) for n in self._names("Subjects_List", "Subject")]
         teachers = [Teacher(id=n) for n in self._names("Teachers_List", "Teacher")]
@@ -232,6 +240,7 @@ class FetImporter:
         self.subject_ids = {s.id for s in subjects}
         self.room_ids = {r.id for r in rooms}
         self.room_building = {r.id: r.building for r in rooms}
+        self.room_capacity = {r.id: r.capacity for r in rooms}
         self._check_activity_references()
 
         for list_tag in ("Time_Constraints_List", "Space_Constraints_List"):
@@ -293,6 +302,14 @@ class FetImporter:
                         "either. Its first room wish is used."
                     )
                     allowed = hard[0]
+                # FET never puts an activity in a room smaller than its number of students.
+                size = a.size if a.size is not None else sum(self.set_size.get(x, 0) for x in a.students)
+                fitting = {r for r in allowed if (self.room_capacity.get(r) or size) >= size}
+                if fitting != allowed:
+                    if fitting:
+                        allowed = fitting
+                    else:
+                        self.report.note(f"activity {a.id}: none of its rooms holds its {size} students")
                 rooms = sorted(allowed)
         pin = self.pins.get(a.id)
         return Lesson(
