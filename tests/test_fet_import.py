@@ -165,3 +165,23 @@ def test_consecutive_if_same_day_is_hard_at_any_weight(tmp_path):
         rules = [r for r in import_fet(path).rules if r.type == "min_days_between"]
         assert [(r.weight, r.params["min_days"]) for r in rules] == expected
         assert all(r.params["consecutive_if_same_day"] for r in rules if r.weight == 100)
+
+
+def test_students_filter_picks_activities_sharing_students(tmp_path):
+    """FET's activity filters match students sets that share students, not only the exact name."""
+    constraint = (
+        "<ConstraintActivitiesPreferredTimeSlots><Weight_Percentage>100</Weight_Percentage><Teacher_Name>"
+        "</Teacher_Name><Students_Name>{s}</Students_Name><Subject_Name></Subject_Name><Activity_Tag_Name>"
+        "</Activity_Tag_Name><Duration></Duration><Number_of_Preferred_Time_Slots>1</Number_of_Preferred_Time_Slots>"
+        "<Preferred_Time_Slot><Preferred_Day>Mon</Preferred_Day><Preferred_Hour>h1</Preferred_Hour>"
+        "</Preferred_Time_Slot><Active>true</Active></ConstraintActivitiesPreferredTimeSlots>"
+    )
+    expected = {"Y1-A": {"1", "2", "3", "4", "8"}, "Y1-B-G": {"1", "2", "3", "5"}, "Y2": {"6", "7", "8"}}
+    for students, lessons in expected.items():
+        path = tmp_path / f"{students}.fet"
+        text = TINY.read_text(encoding="utf-8").replace(
+            "</Time_Constraints_List>", constraint.format(s=students) + "</Time_Constraints_List>"
+        )
+        path.write_text(text, encoding="utf-8")
+        rule = next(r for r in import_fet(path).rules if r.type == "preferred_times")
+        assert set(rule.target) == lessons | ({"9"} & set(rule.target))

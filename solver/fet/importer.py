@@ -173,6 +173,11 @@ class FetImporter:
                     if sub_name != group_name and sub_name not in groups:
                         groups[sub_name] = Group(id=sub_name, class_id=year_name, subgroups=[sub_name])
                         self.known_students.add(sub_name)
+        # The students a set name stands for: FET's filters match sets that share students.
+        self.atoms = {g.id: set(g.subgroups or [g.id]) for g in groups.values()}
+        for c in classes:
+            members = [g for g in groups.values() if g.class_id == c.id]
+            self.atoms[c.id] = set().union(*(self.atoms[g.id] for g in members)) if members else {c.id}
         return classes, list(groups.values())
 
     def _rooms(self) -> list[Room]:
@@ -439,17 +444,21 @@ class FetImporter:
         return [self._lesson_id(x.text or "") for x in el.findall(tag)]
 
     def _filtered(self, el: Element, component: int | None = None) -> list[str]:
-        """Activities chosen by FET's teacher/students/subject/tag/duration filter (exact names)."""
+        """Activities chosen by FET's teacher/students/subject/tag/duration filter.
+
+        Names match exactly, except students: an activity matches when its students share any students
+        with the named set (a filter on a year also picks the activities of its groups)."""
         teacher = _text(el, "Teacher_Name")
         students = _text(el, "Students_Name")
         subject = _text(el, "Subject_Name")
         tag = _text(el, "Activity_Tag_Name")
         duration = _text(el, "Duration").strip()
+        wanted = self.atoms.get(students, {students})
         out = []
         for a in self.activities:
             if teacher and teacher not in a.teachers:
                 continue
-            if students and students not in a.students:
+            if students and not any(self.atoms.get(x, set()) & wanted for x in a.students):
                 continue
             if subject and subject != a.subject:
                 continue
