@@ -14,6 +14,7 @@ Setup: installs the Debian package ``fet`` when fet-cl is missing and we are roo
 from __future__ import annotations
 
 import argparse
+import csv
 import math
 import os
 import shutil
@@ -21,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,6 +36,7 @@ from solver.fet.warmstart import solve_fet
 EXAMPLES = Path("/usr/share/doc/fet-data/examples/FET-5-official")
 DEV_SET = ROOT.parent / "shared" / "bench" / "fet-dev-set.txt"
 VERIFY_SECONDS = 30
+RESULTS = ROOT / "bench" / "results" / "fet_compare.csv"
 
 
 def ensure_fet() -> None:
@@ -109,6 +111,18 @@ def run_file(path: Path, limit: float, fet_limit: float) -> Row:
     return row
 
 
+def write_csv(rows: list[Row], path: Path) -> None:
+    """The table for notebooks/03-against-fet.ipynb: one row per file, the ratio included."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    names = [f.name for f in fields(Row)] + ["ratio"]
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=names)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({**asdict(row), "ratio": row.ratio})
+    print(f"\nwritten to {path}")
+
+
 def fmt(x, digits: int = 1) -> str:
     if x is None:
         return "-"
@@ -179,6 +193,9 @@ def main() -> None:
     parser.add_argument("--fet-limit", type=float, help="seconds for FET (default: --time-limit)")
     parser.add_argument("--only", help="run only files whose path contains this text")
     parser.add_argument("--import-only", action="store_true", help="only import every FET-5-official file")
+    parser.add_argument(
+        "--csv", type=Path, default=RESULTS, help=f"where to write the table as CSV ({RESULTS.relative_to(ROOT)})"
+    )
     args = parser.parse_args()
     ensure_fet()
     if args.import_only:
@@ -198,6 +215,7 @@ def main() -> None:
             flush=True,
         )
     print_table(rows, args.time_limit, fet_limit)
+    write_csv(rows, args.csv)
 
 
 if __name__ == "__main__":
