@@ -194,7 +194,10 @@ def main() -> None:
     parser.add_argument("--only", help="run only files whose path contains this text")
     parser.add_argument("--import-only", action="store_true", help="only import every FET-5-official file")
     parser.add_argument(
-        "--csv", type=Path, default=RESULTS, help=f"where to write the table as CSV ({RESULTS.relative_to(ROOT)})"
+        "--csv",
+        type=Path,
+        default=RESULTS,
+        help=f"where to write the table as CSV ({RESULTS.relative_to(ROOT)})",
     )
     args = parser.parse_args()
     ensure_fet()
