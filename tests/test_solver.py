@@ -433,7 +433,7 @@ def small_schools(draw) -> School:
     return make_school(lessons, days=days, periods=periods, breaks=breaks, rules=rules, groups=groups)
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(small_schools())
 def test_generated_schools_agree_with_the_checker(school: School):
     try:
