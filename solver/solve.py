@@ -564,19 +564,21 @@ def explain(
             blockers.update(set(hit))
             free += not hit
         n = len(block.options)
-        parts = [f"{_who(res)} at {k} of them" for res, k in blockers.most_common(4)]
-        text = f"every one of its {n} possible times is taken: " + ", ".join(parts) if parts else ""
+        parts = [f"{_who(res)} at {k}" for res, k in blockers.most_common(4)]
+        taken = "every one" if not free else f"{n - free}"
+        text = f"{taken} of its {n} possible times taken: " + ", ".join(parts) if parts else ""
         if free:
-            rules = sorted({r.id for r in hard_rules if r.type != "preferred_times"})
-            spread = (
-                ""
-                if lesson.min_days_apart < 1 or len(lesson.blocks) < 2
-                else (f"its blocks must be {lesson.min_days_apart} day(s) apart")
-            )
-            why = ", ".join(x for x in [spread, f"hard rules {', '.join(rules)}" if rules else ""] if x)
-            text = (
-                text + "; " if text else ""
-            ) + f"the {free} free times are ruled out by {why or 'other blocks'}"
+            rules = [
+                r.id
+                for r in hard_rules
+                if set(tm.targets(r)) & set(people) or any(x.id == lesson.id for x in tm.rule_lessons(r))
+            ]
+            apart = lesson.min_days_apart >= 1 and len(lesson.blocks) > 1
+            causes = [f"its blocks must be {lesson.min_days_apart} day(s) apart"] if apart else []
+            if rules:
+                causes.append("hard rules " + ", ".join(sorted(rules)[:5]))
+            ruled_out = f"the other {free} are ruled out by {' and '.join(causes) or 'the blocks placed'}"
+            text = f"{text}; {ruled_out}" if text else ruled_out
         reasons[block.key] = f"no time left for this {block.length}-period block: {text}"
     return reasons
 

@@ -308,7 +308,7 @@ def test_triangle_of_clashes_places_two_and_explains_the_third():
     tt, report = solved(make_school(lessons, periods=2))
     assert tt.phase == "partial" and tt.placed == 2 and tt.total == 3
     (missing,) = tt.unplaced
-    assert "possible times is taken" in missing.reason
+    assert "every one of its 2 possible times taken: " in missing.reason and "teacher T1" in missing.reason
     assert len(report.hard) == 1  # the unplaced block, and nothing else
 
 
