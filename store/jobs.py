@@ -16,6 +16,7 @@ and the times shown to people (``started``, ``heartbeat``...) are turned back in
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -96,11 +97,23 @@ class JobDocs:
         self.jobs = db["jobs"]
         self.slots = db["job_slots"]
 
-    def ensure_indexes(self) -> None:
-        self.jobs.create_index([("worker", ASCENDING), ("status", ASCENDING), ("seq", ASCENDING)])
-        self.jobs.create_index([("school_id", ASCENDING), ("seq", DESCENDING)])
-        self.jobs.create_index([("status", ASCENDING), ("lease_until", ASCENDING)])
-        self.jobs.create_index([("seq", DESCENDING)])
+    def ensure_indexes(self, retry_for: float = 15.0) -> None:
+        """Create the indexes. Creating one twice is harmless, so this retries while the database
+        (re)starts: a process started right after a server restart finds its pooled connections dead."""
+        deadline = time.monotonic() + retry_for
+        delay = 0.1
+        while True:
+            try:
+                self.jobs.create_index([("worker", ASCENDING), ("status", ASCENDING), ("seq", ASCENDING)])
+                self.jobs.create_index([("school_id", ASCENDING), ("seq", DESCENDING)])
+                self.jobs.create_index([("status", ASCENDING), ("lease_until", ASCENDING)])
+                self.jobs.create_index([("seq", DESCENDING)])
+                return
+            except ConnectionFailure:
+                if time.monotonic() + delay > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
 
     # ------------------------------------------------------------------ reading
 
