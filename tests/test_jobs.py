@@ -1,5 +1,6 @@
 """Background solve jobs in one process, against the embedded MongoDB through the store."""
 
+import contextlib
 import time
 
 import pytest
@@ -179,10 +180,12 @@ def test_the_limit_per_school_holds_a_job_back(store, large_school, make_manager
 
     jm.cancel(first, keep="discard")
     wait_for(jm, second, lambda d: d["status"] == "running")
+    # The solver stops early once the score stalls, so a job may finish before it is cancelled here.
     for job_id in (second, elsewhere):
-        jm.cancel(job_id, keep="discard")
+        with contextlib.suppress(JobError):
+            jm.cancel(job_id, keep="discard")
         doc = jm.wait(job_id)
-        assert doc["status"] == "cancelled", doc
+        assert doc["status"] in ("cancelled", "completed"), doc
 
 
 def test_retry_and_delete(store, small_school, make_manager):
