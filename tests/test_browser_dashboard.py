@@ -253,8 +253,14 @@ def test_full_flow(server, page, store_server):
     days.locator(".tabulator-row").last.get_by_text("✕").click()
     toast(pg, "Removing day 'Friday' refused: .* still use it", timeout=10_000)
     cell = days.locator(".tabulator-row").last.locator('[tabulator-field="name"]')
-    cell.click()
-    cell.locator("input").fill("Fri")
+    # The refusal reloads the stored calendar, which redraws the table: click again until the editor opens.
+    editor = cell.locator("input")
+    for _ in range(10):
+        cell.click()
+        if editor.count():
+            break
+        time.sleep(0.5)
+    editor.fill("Fri")
     cell.locator("input").press("Enter")
     pg.get_by_text(re.compile("Renaming day 'Friday' to 'Fri': saved")).wait_for()
     store = open_store(store_server, db_name)
