@@ -4,6 +4,16 @@ import uuid
 
 import pytest
 
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+"""Debian's chromium as root on a machine with no network beyond the package registries."""
+
 
 def require_system(program: str, package: str) -> str:
     """Path of a system program, or skip (fail under REQUIRE_SYSTEM_TESTS=1) when it is missing."""

@@ -17,21 +17,13 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import require_system
+from conftest import CHROMIUM_ARGS, require_system
 from playwright.sync_api import expect, sync_playwright
 
 pytestmark = [pytest.mark.system, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts" / "dashboard"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 TEST_LIMIT = 12
 PAGES = [
     "Overview",
