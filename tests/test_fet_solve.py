@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+import time
 from pathlib import Path
 
 from solver.checker import check
+from solver.domain import Rule
 from solver.fet import import_fet
-from solver.fet.warmstart import compact_early_rules, relax_and_repair, solve_fet
+from solver.fet.warmstart import GapRepair, compact_early_rules, gap_excess, relax_and_repair, solve_fet
+from solver.model import BuildOptions, TimetableModel
 
 TINY = Path(__file__).parent / "data" / "fet" / "tiny.fet"
 RULES = """<ConstraintStudentsMaxGapsPerWeek><Weight_Percentage>100</Weight_Percentage><Max_Gaps>0</Max_Gaps>
@@ -50,3 +54,39 @@ def test_solve_fet_optimises_from_the_warm_start(tmp_path):
     report = check(s, result)
     assert report.ok, [str(v) for v in report.hard]
     assert report.score == 0
+
+
+def _gap_school():
+    s = import_fet(TINY)
+    rules = [
+        Rule("day", "max_gaps_per_day", "teacher", "T1", params={"max": 0}),
+        Rule("week", "max_gaps_per_week", "teacher", "T1", params={"max": 1}),
+    ]
+    return dataclasses.replace(s, rules=rules)
+
+
+def _place(tm):
+    """A clash-free placement in which T1 has two gaps on the first day (lessons 1 and 2)."""
+    where = {"1": (0, 0), "2": (0, 3), "3": (1, 0), "4": (2, 0), "5": (2, 0), "6": (2, 1), "7": (2, 2)}
+    where["8"] = (1, 3)
+    return {b.key: next(o for o in b.options if o.slot == where[b.lesson.id]) for b in tm.blocks}
+
+
+def test_gap_excess_counts_gaps_as_fet_does():
+    s = _gap_school()
+    tm = TimetableModel(s, BuildOptions(require_all=True))
+    chosen = _place(tm)
+    excess, gaps = gap_excess(tm, s.rules, chosen)
+    teacher = ("teacher", "T1")
+    assert excess[(teacher, 0)] == 2 + 1  # two over the daily 0, one over the weekly 1
+    assert gaps == 2 + 2  # counted once per rule
+
+
+def test_gap_repair_removes_every_excess_gap():
+    s = _gap_school()
+    relaxed = [dataclasses.replace(r, weight=99) for r in s.rules]
+    tm = TimetableModel(dataclasses.replace(s, rules=relaxed), BuildOptions(require_all=True))
+    chosen = _place(tm)
+    repaired, left, _ = GapRepair(tm, s.rules, workers=8).run(chosen, time.monotonic() + 20, None)
+    assert left == 0
+    assert gap_excess(tm, s.rules, repaired)[0] == {}
