@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 from solver.checker import check
 from solver.fet import FetError, import_fet, import_report
 from solver.fet.lock import lock_fet, run_fet
-from solver.fet.warmstart import solve_fet
+from solver.solve import SolveOptions, solve
 
 EXAMPLES = Path("/usr/share/doc/fet-data/examples/FET-5-official")
 DEV_SET = ROOT.parent / "shared" / "bench" / "fet-dev-set.txt"
@@ -92,7 +92,7 @@ def run_file(path: Path, limit: float, fet_limit: float) -> Row:
         return row
     imported = time.perf_counter() - started
     row.activities = len(school.active_lessons())
-    timetable = solve_fet(school, limit, workers=8)
+    timetable = solve(school, SolveOptions(time_limit=limit, workers=8))
     row.ours_complete = timetable.complete
     if timetable.first_complete_time is not None:
         # The whole path counts: import, model build and the first complete timetable.

@@ -1,5 +1,7 @@
 """The solve strategy: complete placement first, a fallback that places as much as possible, then soft rules.
 
+0. **Relax and repair**, only when the school has hard gap rules: ``solver.relax`` places every lesson
+   without them and repairs their violations; its timetable is the hint of phase 1.
 1. **Complete placement.** Every block is required and soft rules are left out of the model. With strict
    balancing every subject-spread rule is hard in this phase; when that cannot be placed, the model is
    rebuilt with hard spread rules relaxed to a low weight (the old "force mode"). A greedy timetable
@@ -22,13 +24,14 @@ import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ortools.sat.python import cp_model
 
 from .domain import HARD, Placement, School, Slot, Timetable, Unplaced
 from .io import Problem
 from .model import BlockVars, BuildOptions, Option, TimetableModel
+from .relax import has_hard_gap_rules, relax_and_repair
 from .validate import validate
 
 SLOW_FOR_SOFT = [
@@ -120,16 +123,25 @@ class _Watch(cp_model.CpSolverSolutionCallback):
 class _Solver:
     """Runs the phases; owns the clock, the cancel flag, progress reporting and the best result."""
 
-    def __init__(self, school: School, options: SolveOptions, progress, cancel: threading.Event | None):
+    def __init__(
+        self,
+        school: School,
+        options: SolveOptions,
+        progress,
+        cancel: threading.Event | None,
+        start: float | None = None,
+    ):
         self.school = school
         self.options = options
         self.report = progress
         self.cancel = cancel or threading.Event()
-        self.start = time.monotonic()
+        self.start = time.monotonic() if start is None else start
         self.deadline = self.start + options.time_limit
         self.total = school.total_periods()
         self.first_complete: float | None = None
         self.greedy: tuple[TimetableModel, dict] | None = None
+        self.warm_start: list[str] = []
+        """The steps of relax and repair, when it ran (``relax_first``)."""
         self.last_report = 0.0
 
     # ------------------------------------------------------------------ helpers
@@ -239,7 +251,28 @@ class _Solver:
 
     # ------------------------------------------------------------------ phases
 
+    def relax_first(self) -> None:
+        """With hard gap rules, find the first complete timetable by relax and repair (``solver.relax``)
+        and start the phases below from it: CP-SAT alone finds none in minutes on such schools."""
+        if self.options.hint is not None or self.options.deterministic or not has_hard_gap_rules(self.school):
+            return
+        self.emit("complete", 0, message="placing every lesson without the gap rules", force=True)
+        warm = relax_and_repair(
+            self.school,
+            self.remaining() * 0.6,
+            self.options.workers,
+            self.cancel,
+            report=lambda line, placed: self.emit(
+                "complete", self.total if placed else 0, message=line, force=True
+            ),
+        )
+        self.warm_start = warm.steps
+        if warm.timetable is not None:
+            self.first_complete = self.elapsed()
+            self.options = replace(self.options, hint=warm.timetable)
+
     def solve(self) -> Timetable:
+        self.relax_first()
         has_spread = any(r.enabled and r.type == "subject_spread" for r in self.school.rules)
         attempts = [("complete", "as-is")]
         if has_spread and self.options.strict_balancing:
@@ -258,7 +291,8 @@ class _Solver:
                 self.apply_hint(hard)
                 _, values = self.run(hard, phase, self.remaining() * share, "find")
             if values is not None:
-                self.first_complete = self.elapsed()
+                if self.first_complete is None:
+                    self.first_complete = self.elapsed()
                 self.emit(phase, self.total, message="complete timetable found", force=True)
                 found = {b.key: (o.slot, o.room, o.pool) for b, o in hard.chosen(values)}
                 # Free the first model before building the full one: peak memory matters at 2,000 periods.
@@ -408,7 +442,11 @@ class _Solver:
             status=status,
             solve_time=round(self.elapsed(), 3),
             first_complete_time=self.first_complete,
-            meta={"model_variables": tm.size()[0], "model_constraints": tm.size()[1]},
+            meta={
+                "model_variables": tm.size()[0],
+                "model_constraints": tm.size()[1],
+                **({"warm_start": self.warm_start} if self.warm_start else {}),
+            },
         )
 
 
@@ -650,7 +688,9 @@ def solve(
     stops the search and returns the best timetable found so far. Raises ``InvalidSchool`` when
     validation finds problems.
     """
+    started = time.monotonic()
     problems = validate(school)
     if problems:
         raise InvalidSchool(problems)
-    return _Solver(school, options or SolveOptions(), progress, cancel).solve()
+    # Times (the first complete timetable, the solve) count from the call: validation is part of it.
+    return _Solver(school, options or SolveOptions(), progress, cancel, started).solve()

@@ -9,8 +9,9 @@ from pathlib import Path
 from solver.checker import check
 from solver.domain import Rule
 from solver.fet import import_fet
-from solver.fet.warmstart import GapRepair, compact_early_rules, gap_excess, relax_and_repair, solve_fet
 from solver.model import BuildOptions, TimetableModel
+from solver.relax import GapRepair, compact_early_rules, gap_excess, relax_and_repair
+from solver.solve import Progress, SolveOptions, solve
 
 TINY = Path(__file__).parent / "data" / "fet" / "tiny.fet"
 RULES = """<ConstraintStudentsMaxGapsPerWeek><Weight_Percentage>100</Weight_Percentage><Max_Gaps>0</Max_Gaps>
@@ -47,10 +48,13 @@ def test_relax_and_repair_keeps_every_hard_rule(tmp_path):
     assert check(s, warm.timetable).ok
 
 
-def test_solve_fet_optimises_from_the_warm_start(tmp_path):
+def test_solve_starts_from_relax_and_repair_when_gap_rules_are_hard(tmp_path):
     s = school(tmp_path)
-    result = solve_fet(s, 20, stall_seconds=1)
+    reports: list[Progress] = []
+    result = solve(s, SolveOptions(time_limit=20, stall_seconds=1), progress=reports.append)
     assert result.complete and result.first_complete_time is not None
+    assert result.meta["warm_start"][0].startswith("without 2 gap rule(s), with compact days: placed")
+    assert reports[0].message == "placing every lesson without the gap rules"
     report = check(s, result)
     assert report.ok, [str(v) for v in report.hard]
     assert report.score == 0

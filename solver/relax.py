@@ -1,4 +1,4 @@
-"""Relax and repair: a fast first complete timetable for FET schools, handed to the engine as a hint.
+"""Relax and repair: a fast first complete timetable for schools with hard gap rules.
 
 Measured on FET's examples, CP-SAT struggles to find any timetable when the gap rules are hard: Brazil
 found nothing in 60 s, Gymnasio and German-100_and_0 nothing in 300 s. Without them it places everything
@@ -16,7 +16,8 @@ Measured (2 cores, 8 workers): CP-SAT's own neighbourhood search from the step-1
 for VietNamHungYen and was still at 186 violations after 35 s on Gymnasio; the focused neighbourhoods
 repair VietNamHungYen in 0.7 s and Gymnasio in 22 s.
 
-The engine's ``solve`` then starts from this timetable (``SolveOptions.hint``) to optimise soft rules.
+``solver.solve`` runs this first whenever a school has hard gap rules (FET's examples often do), then
+optimises soft rules from the timetable found.
 """
 
 from __future__ import annotations
@@ -26,11 +27,12 @@ import random
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 
 from ortools.sat.python import cp_model
 
-from ..domain import HARD, Placement, School, Timetable
-from ..model import BuildOptions, Option, TimetableModel
+from .domain import HARD, Placement, School, Timetable
+from .model import BuildOptions, Option, TimetableModel
 
 STRUCTURAL = frozenset({"max_gaps_per_day", "max_gaps_per_week"})
 """Hard rule types left out of step 1 and repaired in step 2."""
@@ -247,8 +249,15 @@ class GapRepair:
             return None, status == cp_model.INFEASIBLE
         return _chosen(tm, solver), status == cp_model.OPTIMAL
 
-    def run(self, chosen: dict, deadline: float, cancel: threading.Event | None) -> tuple[dict, int, int]:
+    def run(
+        self,
+        chosen: dict,
+        deadline: float,
+        cancel: threading.Event | None = None,
+        report: Callable[[str], None] | None = None,
+    ) -> tuple[dict, int, int]:
         """Repair until no excess is left, the deadline or a cancel: (placement, excess left, steps).
+        ``report`` hears of every new lowest excess.
 
         After ``PATIENCE`` steps without improvement the next result is taken even if worse, a kick out
         of the local minimum (seen on VietNamHungYen: one excess gap left for minutes in one run of four).
@@ -280,14 +289,28 @@ class GapRepair:
             if new_total >= best[0] and not kick:
                 self.size = min(self.size + 0.25, biggest) if complete else max(self.size - 0.5, 1.0)
             if total < best[0]:
+                if report is not None and total[0] < best[0][0]:
+                    report(f"excess gaps left: {total[0]}")
                 best = (total, chosen)
         return best[1], best[0][0], steps
 
 
+def has_hard_gap_rules(school: School) -> bool:
+    """Whether ``relax_and_repair`` should find the school's first complete timetable."""
+    return any(r.enabled and r.weight >= HARD and r.type in STRUCTURAL for r in school.rules)
+
+
 def relax_and_repair(
-    school: School, time_limit: float, workers: int = 8, cancel: threading.Event | None = None
+    school: School,
+    time_limit: float,
+    workers: int = 8,
+    cancel: threading.Event | None = None,
+    report: Callable[[str, bool], None] | None = None,
 ) -> WarmStart:
-    """A complete timetable keeping every hard rule, found in two steps (see the module docstring)."""
+    """A complete timetable keeping every hard rule, found in two steps (see the module docstring).
+
+    ``report`` receives a line on each step and on each improvement of the repair, and whether every
+    block is placed by then."""
     start = time.monotonic()
     deadline = start + time_limit
     hard = [r for r in school.rules if r.enabled and r.weight >= HARD]
@@ -308,6 +331,8 @@ def relax_and_repair(
             steps.append(f"{what}: placed at {time.monotonic() - start:.1f} s")
             break
         steps.append(f"{what}: no placement in {time_limit * share:.0f} s")
+        if report is not None:
+            report(steps[-1], False)
     if solver is None:
         return WarmStart(None, time.monotonic() - start, steps)
     placed = _chosen(first, solver)
@@ -326,35 +351,12 @@ def relax_and_repair(
         )
         for key, x in placed.items()
     }
-    chosen, left, n = GapRepair(second, structural, workers).run(chosen, deadline, cancel)
+    if report is not None:
+        report(steps[-1] + ", repairing the gap rules", True)
+    repair = GapRepair(second, structural, workers)
+    chosen, left, n = repair.run(chosen, deadline, cancel, report and (lambda line: report(line, True)))
     seconds = time.monotonic() - start
     steps.append(f"excess gaps left: {left} after {n} neighbourhood search(es), at {seconds:.1f} s")
     if left:
         return WarmStart(None, seconds, steps)
     return WarmStart(_timetable(second, chosen, total), seconds, steps)
-
-
-def solve_fet(
-    school: School, time_limit: float, workers: int = 8, progress=None, stall_seconds: float = 20.0
-) -> Timetable:
-    """Solve an imported FET school: relax and repair for the first complete timetable, then the engine's
-    soft optimisation from it. ``first_complete_time`` counts from the call (model builds included)."""
-    from ..solve import SolveOptions, solve
-
-    start = time.monotonic()
-    warm = relax_and_repair(school, time_limit * 0.6, workers)
-    remaining = max(time_limit - (time.monotonic() - start), 1.0)
-    options = SolveOptions(
-        time_limit=remaining,
-        strict_balancing=False,
-        workers=workers,
-        stall_seconds=stall_seconds,
-        hint=warm.timetable,
-    )
-    result = solve(school, options, progress=progress)
-    if warm.timetable is not None:
-        result.first_complete_time = warm.seconds
-    elif result.first_complete_time is not None:
-        result.first_complete_time += warm.seconds
-    result.meta["warm_start"] = warm.steps
-    return result
