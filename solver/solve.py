@@ -50,7 +50,7 @@ LARGE_SOFT_MODEL = 75_000
 """Variables of the full model above which the soft phase runs on fewer workers (see ``soft_workers``)."""
 
 LARGE_SOFT_WORKERS = 4
-"""Workers of the soft phase on a model larger than ``LARGE_SOFT_MODEL``."""
+"""Workers of the soft phase on a model larger than ``LARGE_SOFT_MODEL``, one of them full-problem."""
 
 PROGRESS_INTERVAL = 0.5
 """Seconds between progress reports (at most about twice a second)."""
@@ -200,7 +200,7 @@ class _Solver:
                 # The soft score improves by local moves; with 2 cores the workers proving bounds took
                 # CPU from the LNS workers (measured on the 914-period demo: 5-7% lower score in 30 s).
                 p.ignore_subsolvers.extend(SLOW_FOR_SOFT)
-                p.num_workers = soft_workers(variables, self.options.workers)
+                p.num_workers, p.num_full_subsolvers = soft_workers(variables, self.options.workers)
         return solver
 
     def run(
@@ -450,20 +450,24 @@ class _Solver:
         )
 
 
-def soft_workers(variables: int, workers: int) -> int:
-    """CP-SAT workers for the soft phase of a model with ``variables`` variables.
+def soft_workers(variables: int, workers: int) -> tuple[int, int]:
+    """CP-SAT workers for the soft phase of a model with ``variables`` variables, as (workers, full
+    workers); 0 full workers leaves CP-SAT's default portfolio.
 
-    Each full-problem worker holds its own copy of the model, so peak memory grows with workers times
-    model size. Measured with CP-SAT 9.15 on 2 cores, peak RSS of the whole solve: 914-period demo
-    (45,000 variables) 1.0 GB with 8 workers; 2,000-period demo (100,600 variables) 2.1-2.4 GB with 8,
-    1.7 GB with 6, 1.1 GB with 4, about 22 KB per variable with 8 workers. So beyond 75,000 variables
-    (1.7 GB with 8) the soft phase runs on 4 workers. It starts from a complete hint, so it needs no
-    first-solution workers; at 2,000 periods the score after 120 s was within the run-to-run noise
-    (a few percent) of 8 workers. Smaller models keep every worker.
+    Every full-problem worker holds its own copy of the whole model, so peak memory grows with their
+    number times the model size; LNS and local-search workers solve small neighbourhoods instead, and
+    they found every improvement in the 2,000-period logs. Measured with CP-SAT 9.15 on 2 shared cores, peak RSS of
+    the whole solve: 914-period demo (46,000 variables) 1.0 GB with 8 workers; 2,000-period demo
+    (101,000 variables) 2.1-2.6 GB with 8, 1.7 GB with 6, 1.1-1.4 GB with 4, about 23 KB per variable
+    with 8 workers. Beyond 75,000 variables (1.7 GB with 8) the soft phase runs on 4 workers with one
+    full-problem worker (default_lp): at 2,000 periods, seeds 1-3, peak 1.33-1.41 GB, and the score
+    after 120 s median 35,550 against 46,810 with CP-SAT's 4-worker portfolio (three full-problem
+    workers, which left one thread to improve the score, so the stall window stopped them early).
+    Smaller models keep every worker and the default portfolio.
     """
     if variables > LARGE_SOFT_MODEL:
-        return min(workers, LARGE_SOFT_WORKERS)
-    return workers
+        return min(workers, LARGE_SOFT_WORKERS), 1
+    return workers, 0
 
 
 def compact_start(
