@@ -40,6 +40,10 @@ STRUCTURAL = frozenset({"max_gaps_per_day", "max_gaps_per_week"})
 SUBSOLVE_SECONDS = 1.0
 """Time limit of one neighbourhood search; most finish (optimal) well before it."""
 
+FIRST_SEARCH = 20.0
+"""Seconds at most for CP-SAT's own search for a complete placement, per attempt (Gymnasio, Brazil,
+VietNamHungYen and the other files it places at all take 1-5 s)."""
+
 PATIENCE = 30
 """Neighbourhood searches without improvement before the repair accepts a worse placement."""
 
@@ -97,12 +101,14 @@ class WarmStart:
     steps: list[str]
 
 
-def _run(
-    model: cp_model.CpModel, seconds: float, workers: int, cancel: threading.Event | None, callback=None
-):
+def _run(model: cp_model.CpModel, seconds: float, workers: int, cancel: threading.Event | None, core=False):
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = max(seconds, 0.1)
     solver.parameters.num_workers = workers
+    solver.parameters.catch_sigint_signal = False
+    if core:
+        # Maximising placed periods: several times faster with the core subsolver (see solver.solve).
+        solver.parameters.extra_subsolvers.append("core")
     done = threading.Event()
 
     def watch() -> None:
@@ -114,7 +120,7 @@ def _run(
     thread = threading.Thread(target=watch, daemon=True)
     thread.start()
     try:
-        status = solver.solve(model, callback) if callback else solver.solve(model)
+        status = solver.solve(model)
     finally:
         done.set()
         thread.join()
@@ -124,7 +130,13 @@ def _run(
 
 
 def _chosen(tm: TimetableModel, solver: cp_model.CpSolver) -> dict[tuple[str, int], Option]:
-    return {b.key: next(o for o in b.options if solver.boolean_value(o.var)) for b in tm.blocks}
+    """Block -> its option in the solution, for every placed block."""
+    out = {}
+    for block in tm.blocks:
+        option = next((o for o in block.options if solver.boolean_value(o.var)), None)
+        if option is not None:
+            out[block.key] = option
+    return out
 
 
 def _timetable(tm: TimetableModel, chosen: dict[tuple[str, int], Option], total: int) -> Timetable:
@@ -177,39 +189,41 @@ def gap_excess(tm: TimetableModel, rules: list, chosen: dict[tuple[str, int], Op
     return excess, all_gaps
 
 
-class GapRepair:
-    """Step 2: remove the excess gaps of a complete placement by focused neighbourhood searches.
+class Repair:
+    """A large neighbourhood search of our own, from a placement towards a score of zero.
 
-    ``tm`` holds every hard rule with the gap rules turned into soft rules just below hard, so its
-    objective is the excess gaps (times that weight). Each step fixes every block outside a neighbourhood
-    and lets CP-SAT re-place the rest; a result no worse than the current placement is kept (equal ones
-    too, to move across plateaus). The neighbourhood grows while its searches end proven optimal without
-    improving, and shrinks when they run out of time, as CP-SAT's own neighbourhood searches do.
+    A subclass gives the score of a placement (a tuple compared in order; its first item must reach 0)
+    and its hot spots: (resource, day) pairs where the score can be improved. Each step picks a hot
+    spot, fixes every block outside a neighbourhood of it and lets CP-SAT re-place the rest; a result
+    no worse than the current placement is kept (equal ones too, to move across plateaus). The
+    neighbourhood grows while its searches end proven optimal without improving, and shrinks when they
+    run out of time, as CP-SAT's own neighbourhood searches do. After ``PATIENCE`` steps without
+    improvement the next result is taken even if worse, a kick out of a local minimum (seen on
+    VietNamHungYen: one excess gap left for minutes in one run of four).
     """
 
-    def __init__(self, tm: TimetableModel, rules: list, workers: int, seed: int = 0):
+    what = "left"
+
+    def __init__(self, tm: TimetableModel, workers: int, seed: int = 0):
         self.tm = tm
-        self.rules = rules
         self.workers = workers
         self.random = random.Random(seed)
         self.size = 2.0
         """Days in a neighbourhood; beyond the week, how many rounds of sharing people to add."""
-        # Excess gaps first, then all gaps of the people the rules cover: fewer gaps leave room to move,
-        # and the tie-break keeps the search moving on plateaus of equal excess.
-        gaps = [
-            tm.gaps_on_day(res, d) for rule in rules for res in tm.targets(rule) for d in range(tm.n_days)
-        ]
-        tm.model.minimize(tm.soft_objective() * (len(gaps) * tm.n_periods + 1) + sum(gaps))
 
-    def neighbourhood(self, chosen: dict, excess: dict) -> set[tuple[str, int]]:
-        """Blocks of a resource with excess gaps and of everyone sharing a block with it, on the day of the
-        excess and other random days."""
+    def score(self, chosen: dict) -> tuple[tuple[int, ...], list]:
+        """(the score, the hot spots) of a placement: block -> option of every placed block."""
+        raise NotImplementedError
+
+    def neighbourhood(self, chosen: dict, spots: list) -> set[tuple[str, int]]:
+        """Blocks of a hot spot's resource and of everyone sharing a block with it, on the hot spot's day
+        and other random days, and every unplaced block of these people."""
         tm = self.tm
         on_day: dict = defaultdict(list)
         for key, opt in chosen.items():
             for res in tm.resources_of(tm.block_by_key[key].lesson):
                 on_day[(res, opt.slot[0])].append(key)
-        res, day = self.random.choice(sorted(excess))
+        res, day = self.random.choice(spots)
         wanted = int(self.size)
         others = [d for d in range(tm.n_days) if d != day]
         days = {day, *self.random.sample(others, min(wanted, tm.n_days) - 1)}
@@ -223,16 +237,20 @@ class GapRepair:
                 for other in tm.resources_of(tm.block_by_key[key].lesson)
             }
             people |= sharing
-        return {key for d in days for r in people for key in on_day[(r, d)]}
+        free = {key for d in days for r in people for key in on_day[(r, d)]}
+        free.update(
+            b.key for b in tm.blocks if b.key not in chosen and people.intersection(tm.resources_of(b.lesson))
+        )
+        return free
 
     def step(self, chosen: dict, free: set, seed: int, seconds: float) -> tuple[dict | None, bool]:
-        """Re-place the ``free`` blocks with every other block fixed: (the new placement or None, whether
-        the search was complete)."""
+        """Re-place the ``free`` blocks with every other block fixed (or left out, when unplaced): (the
+        new placement or None, whether the search was complete)."""
         tm = self.tm
         sub = tm.model.clone()
         proto = sub.proto
         for block in tm.blocks:
-            current = chosen[block.key]
+            current = chosen.get(block.key)
             for opt in block.options:
                 value = int(opt is current)
                 if block.key not in free:
@@ -254,34 +272,28 @@ class GapRepair:
         chosen: dict,
         deadline: float,
         cancel: threading.Event | None = None,
-        report: Callable[[str], None] | None = None,
+        report: Callable[[str, int], None] | None = None,
     ) -> tuple[dict, int, int]:
-        """Repair until no excess is left, the deadline or a cancel: (placement, excess left, steps).
-        ``report`` hears of every new lowest excess.
-
-        After ``PATIENCE`` steps without improvement the next result is taken even if worse, a kick out
-        of the local minimum (seen on VietNamHungYen: one excess gap left for minutes in one run of four).
-        """
-        excess, gaps = gap_excess(self.tm, self.rules, chosen)
-        total = (sum(excess.values()), gaps)
+        """Search until the score is zero, the deadline or a cancel: (placement, first item of its score,
+        steps). ``report`` hears of every new lowest first item: a line and the item."""
+        total, spots = self.score(chosen)
         best = (total, chosen)
         steps = stalled = 0
         biggest = self.tm.n_days + 3
         while total[0] and time.monotonic() < deadline and not (cancel and cancel.is_set()):
             steps += 1
-            free = self.neighbourhood(chosen, excess)
+            free = self.neighbourhood(chosen, spots)
             seconds = max(min(SUBSOLVE_SECONDS, deadline - time.monotonic()), 0.05)
             new, complete = self.step(chosen, free, steps, seconds)
             if new is None:
                 stalled += 1
                 self.size = max(self.size - 0.5, 1.0) if not complete else self.size
                 continue
-            new_excess, new_gaps = gap_excess(self.tm, self.rules, new)
-            new_total = (sum(new_excess.values()), new_gaps)
+            new_total, new_spots = self.score(new)
             kick = stalled >= PATIENCE and new_total > total
             if new_total <= total or kick:
                 stalled = 0 if new_total < total or kick else stalled + 1
-                chosen, excess, total = new, new_excess, new_total
+                chosen, spots, total = new, new_spots, new_total
                 if kick:
                     self.size = 2.0
             else:
@@ -290,14 +302,106 @@ class GapRepair:
                 self.size = min(self.size + 0.25, biggest) if complete else max(self.size - 0.5, 1.0)
             if total < best[0]:
                 if report is not None and total[0] < best[0][0]:
-                    report(f"excess gaps left: {total[0]}")
+                    report(f"{self.what}: {total[0]}", total[0])
                 best = (total, chosen)
         return best[1], best[0][0], steps
+
+
+class GapRepair(Repair):
+    """Step 2: remove the excess gaps of a complete placement.
+
+    ``tm`` holds every hard rule with the gap rules turned into soft rules just below hard. Its objective
+    is the excess gaps first, then all gaps of the people the rules cover: fewer gaps leave room to
+    move, and the tie-break keeps the search moving on plateaus of equal excess.
+    """
+
+    what = "excess gaps left"
+
+    def __init__(self, tm: TimetableModel, rules: list, workers: int, seed: int = 0):
+        super().__init__(tm, workers, seed)
+        self.rules = rules
+        gaps = [
+            tm.gaps_on_day(res, d) for rule in rules for res in tm.targets(rule) for d in range(tm.n_days)
+        ]
+        tm.model.minimize(tm.soft_objective() * (len(gaps) * tm.n_periods + 1) + sum(gaps))
+
+    def score(self, chosen: dict) -> tuple[tuple[int, ...], list]:
+        excess, gaps = gap_excess(self.tm, self.rules, chosen)
+        return (sum(excess.values()), gaps), sorted(excess)
+
+
+class PlacementRepair(Repair):
+    """Step 1 when CP-SAT finds no complete placement in its share of the time: from a partial one,
+    place the rest. ``tm`` is built with optional blocks (``require_all=False``), so its objective is
+    the periods placed; the hot spots of an unplaced block are its teachers and students on the days it
+    could take."""
+
+    what = "periods left to place"
+
+    def score(self, chosen: dict) -> tuple[tuple[int, ...], list]:
+        tm = self.tm
+        unplaced = [b for b in tm.blocks if b.key not in chosen]
+        spots = sorted(
+            {(res, o.slot[0]) for b in unplaced for res in tm.resources_of(b.lesson) for o in b.options}
+        )
+        return (sum(b.length for b in unplaced),), spots
 
 
 def has_hard_gap_rules(school: School) -> bool:
     """Whether ``relax_and_repair`` should find the school's first complete timetable."""
     return any(r.enabled and r.weight >= HARD and r.type in STRUCTURAL for r in school.rules)
+
+
+def place_everything(
+    school: School,
+    hard: list,
+    time_limit: float,
+    workers: int,
+    cancel: threading.Event | None,
+    steps: list[str],
+    report: Callable[[str, bool], None] | None,
+) -> tuple[TimetableModel, dict] | None:
+    """Step 1: every block placed, every hard rule kept except the gap rules; (its model, the placement).
+
+    CP-SAT's own search first, with compact days and then without; when that finds nothing within
+    ``FIRST_SEARCH`` seconds (GYR, Bethlen and German-100_and_0 need far longer), as many periods as
+    CP-SAT places quickly, and ``PlacementRepair`` for the rest.
+    """
+    start = time.monotonic()
+    structural = [r for r in hard if r.type in STRUCTURAL]
+    compact = compact_early_rules(school, hard)
+    budget = min(time_limit * 0.15, FIRST_SEARCH)
+
+    def note(line: str, placed: bool) -> None:
+        steps.append(line)
+        if report is not None:
+            report(line, placed)
+
+    for rules in [compact, []] if compact else [[]]:
+        light = [r for r in hard if r.type not in STRUCTURAL and r not in rules]
+        tm = TimetableModel(dataclasses.replace(school, rules=light), BuildOptions(require_all=True))
+        for rule in rules:
+            add_compact_days(tm, rule)
+        solver = _run(tm.model, budget, workers, cancel)
+        what = f"without {len(structural)} gap rule(s)" + (", with compact days" if rules else "")
+        if solver is not None:
+            note(f"{what}: placed at {time.monotonic() - start:.1f} s", True)
+            return tm, _chosen(tm, solver)
+        note(f"{what}: no placement in {budget:.0f} s", False)
+    light = [r for r in hard if r.type not in STRUCTURAL]
+    tm = TimetableModel(dataclasses.replace(school, rules=light), BuildOptions(require_all=False))
+    solver = _run(tm.model, budget, workers, cancel, core=True)
+    chosen = _chosen(tm, solver) if solver is not None else {}
+    repair = PlacementRepair(tm, workers)
+    left = repair.score(chosen)[0][0]
+    note(f"placed all but {left} period(s) at {time.monotonic() - start:.1f} s, placing the rest", False)
+    deadline = start + time_limit * 0.6
+    chosen, left, n = repair.run(chosen, deadline, cancel, report and (lambda line, _: report(line, False)))
+    note(
+        f"{left} period(s) left after {n} neighbourhood search(es), at {time.monotonic() - start:.1f} s",
+        False,
+    )
+    return (tm, chosen) if not left else None
 
 
 def relax_and_repair(
@@ -316,26 +420,10 @@ def relax_and_repair(
     hard = [r for r in school.rules if r.enabled and r.weight >= HARD]
     structural = [r for r in hard if r.type in STRUCTURAL]
     steps: list[str] = []
-    first = solver = None
-    # Compact days first; without them when that finds nothing in its share.
-    compact = compact_early_rules(school, hard)
-    attempts = [(compact, 0.3), ([], 0.4)] if compact else [([], 0.7)]
-    for compact, share in attempts:
-        light = [r for r in hard if r.type not in STRUCTURAL and r not in compact]
-        first = TimetableModel(dataclasses.replace(school, rules=light), BuildOptions(require_all=True))
-        for rule in compact:
-            add_compact_days(first, rule)
-        solver = _run(first.model, time_limit * share, workers, cancel)
-        what = f"without {len(structural)} gap rule(s)" + (", with compact days" if compact else "")
-        if solver is not None:
-            steps.append(f"{what}: placed at {time.monotonic() - start:.1f} s")
-            break
-        steps.append(f"{what}: no placement in {time_limit * share:.0f} s")
-        if report is not None:
-            report(steps[-1], False)
-    if solver is None:
+    found = place_everything(school, hard, time_limit, workers, cancel, steps, report)
+    if found is None:
         return WarmStart(None, time.monotonic() - start, steps)
-    placed = _chosen(first, solver)
+    first, placed = found
     total = school.total_periods()
     if not structural:
         return WarmStart(_timetable(first, placed, total), time.monotonic() - start, steps)
@@ -352,9 +440,9 @@ def relax_and_repair(
         for key, x in placed.items()
     }
     if report is not None:
-        report(steps[-1] + ", repairing the gap rules", True)
+        report("repairing the gap rules", True)
     repair = GapRepair(second, structural, workers)
-    chosen, left, n = repair.run(chosen, deadline, cancel, report and (lambda line: report(line, True)))
+    chosen, left, n = repair.run(chosen, deadline, cancel, report and (lambda line, _: report(line, True)))
     seconds = time.monotonic() - start
     steps.append(f"excess gaps left: {left} after {n} neighbourhood search(es), at {seconds:.1f} s")
     if left:
