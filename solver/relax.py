@@ -248,6 +248,7 @@ class Repair:
         new placement or None, whether the search was complete)."""
         tm = self.tm
         sub = tm.model.clone()
+        sub.clear_hints()
         proto = sub.proto
         for block in tm.blocks:
             current = chosen.get(block.key)

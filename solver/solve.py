@@ -31,7 +31,7 @@ from ortools.sat.python import cp_model
 from .domain import HARD, Placement, School, Slot, Timetable, Unplaced
 from .io import Problem
 from .model import BlockVars, BuildOptions, Option, TimetableModel
-from .relax import has_hard_gap_rules, relax_and_repair
+from .relax import PlacementRepair, has_hard_gap_rules, relax_and_repair
 from .validate import validate
 
 SLOW_FOR_SOFT = [
@@ -51,6 +51,10 @@ LARGE_SOFT_MODEL = 75_000
 
 LARGE_SOFT_WORKERS = 4
 """Workers of the soft phase on a model larger than ``LARGE_SOFT_MODEL``, one of them full-problem."""
+
+PLACE_SECONDS = 30.0
+"""CP-SAT's searches for a complete timetable, then for the most periods placed, stop here (or at a
+tenth of the time limit, when longer); neighbourhood searches then place the rest, faster."""
 
 PROGRESS_INTERVAL = 0.5
 """Seconds between progress reports (at most about twice a second)."""
@@ -289,7 +293,8 @@ class _Solver:
             values = self.repair(hard, phase)
             if values is None:
                 self.apply_hint(hard)
-                _, values = self.run(hard, phase, self.remaining() * share, "find")
+                budget = min(self.remaining() * share, max(PLACE_SECONDS, 0.1 * self.options.time_limit))
+                _, values = self.run(hard, phase, budget, "find")
             if values is not None:
                 if self.first_complete is None:
                     self.first_complete = self.elapsed()
@@ -306,16 +311,28 @@ class _Solver:
         return self.fallback()
 
     def fallback(self) -> Timetable:
-        """Place as many periods as possible, explain the rest, then optimise soft rules."""
+        """Place as many periods as possible, then the rest by neighbourhood searches; explain what stays
+        unplaced, then optimise soft rules."""
         balancing = "relaxed" if self.options.strict_balancing else "as-is"
         tm = TimetableModel(self.school, BuildOptions(require_all=False, balancing=balancing))
         self.apply_hint(tm)
         literals = [(b.length, b.placed) for b in tm.blocks]
         self.emit("partial", 0, message="placing as many periods as possible", force=True)
-        _, values = self.run(tm, "partial", self.remaining() * 0.7, "place", placed_literals=literals)
+        budget = min(self.remaining() * 0.7, max(PLACE_SECONDS, 0.1 * self.options.time_limit))
+        status, values = self.run(tm, "partial", budget, "place", placed_literals=literals)
         if values is None:
             return self.timetable(tm, None, "partial", "cancelled" if self.cancelled() else "no solution")
-        found = {b.key: (o.slot, o.room, o.pool) for b, o in tm.chosen(values)}
+        chosen = {b.key: o for b, o in tm.chosen(values)}
+        if status != cp_model.OPTIMAL and len(chosen) < len(tm.blocks) and not self.options.deterministic:
+            chosen = self.place_rest(tm, chosen)
+            if len(chosen) == len(tm.blocks):
+                self.first_complete = self.elapsed()
+                self.emit("complete", self.total, message="complete timetable found", force=True)
+                found = {key: (o.slot, o.room, o.pool) for key, o in chosen.items()}
+                del tm, values
+                full = TimetableModel(self.school, BuildOptions(require_all=True, balancing=balancing))
+                return self.optimise(full, found, "complete")
+        found = {key: (o.slot, o.room, o.pool) for key, o in chosen.items()}
         self.emit(
             "partial",
             sum(b.length for b in tm.blocks if b.key in found),
@@ -327,6 +344,20 @@ class _Solver:
             tm.model.add(b.placed == int(b.key in found))
         tm.set_objective()
         return self.optimise(tm, found, "partial")
+
+    def place_rest(self, tm: TimetableModel, chosen: dict) -> dict:
+        """Place the blocks CP-SAT left out by neighbourhood searches (``solver.relax.PlacementRepair``),
+        for most of the time left: on GYR, FET's largest example, CP-SAT alone stalls far short of full."""
+        placed = sum(tm.block_by_key[key].length for key in chosen)
+        self.emit("partial", placed, message="placing the rest by neighbourhood searches", force=True)
+        repair = PlacementRepair(tm, self.options.workers, self.options.seed)
+        deadline = time.monotonic() + self.remaining() * 0.8
+
+        def report(line: str, left: int) -> None:
+            self.emit("partial", self.total - left, message=line, force=True)
+
+        chosen, _, _ = repair.run(chosen, deadline, self.cancel, report)
+        return chosen
 
     def optimise(
         self,

@@ -7,10 +7,10 @@ import time
 from pathlib import Path
 
 from solver.checker import check
-from solver.domain import Rule
+from solver.domain import Placement, Rule, Timetable
 from solver.fet import import_fet
 from solver.model import BuildOptions, TimetableModel
-from solver.relax import GapRepair, compact_early_rules, gap_excess, relax_and_repair
+from solver.relax import GapRepair, PlacementRepair, compact_early_rules, gap_excess, relax_and_repair
 from solver.solve import Progress, SolveOptions, solve
 
 TINY = Path(__file__).parent / "data" / "fet" / "tiny.fet"
@@ -94,3 +94,20 @@ def test_gap_repair_removes_every_excess_gap():
     repaired, left, _ = GapRepair(tm, s.rules, workers=8).run(chosen, time.monotonic() + 20, None)
     assert left == 0
     assert gap_excess(tm, s.rules, repaired)[0] == {}
+
+
+def test_placement_repair_places_every_block_from_none():
+    s = import_fet(TINY)
+    tm = TimetableModel(s, BuildOptions(require_all=False))
+    repair = PlacementRepair(tm, workers=8)
+    assert repair.score({})[0][0] == s.total_periods()
+    chosen, left, steps = repair.run({}, time.monotonic() + 20)
+    assert left == 0 and len(chosen) == len(tm.blocks) and steps >= 1
+    timetable = Timetable(
+        placements=[
+            Placement(k[0], k[1], o.slot, tm.block_by_key[k].length, o.room) for k, o in chosen.items()
+        ],
+        placed=s.total_periods(),
+        total=s.total_periods(),
+    )
+    assert check(s, timetable).ok
