@@ -193,7 +193,7 @@ class Repair:
     """A large neighbourhood search of our own, from a placement towards a score of zero.
 
     A subclass gives the score of a placement (a tuple compared in order; its first item must reach 0)
-    and its hot spots: (resource, day) pairs where the score can be improved. Each step picks a hot
+    and its hot spots: (resources, day) pairs where the score can be improved. Each step picks a hot
     spot, fixes every block outside a neighbourhood of it and lets CP-SAT re-place the rest; a result
     no worse than the current placement is kept (equal ones too, to move across plateaus). The
     neighbourhood grows while its searches end proven optimal without improving, and shrinks when they
@@ -216,18 +216,18 @@ class Repair:
         raise NotImplementedError
 
     def neighbourhood(self, chosen: dict, spots: list) -> set[tuple[str, int]]:
-        """Blocks of a hot spot's resource and of everyone sharing a block with it, on the hot spot's day
-        and other random days, and every unplaced block of these people."""
+        """Blocks of a hot spot's resources and of everyone sharing a block with them, on the hot spot's
+        day and other random days, and every unplaced block of these people."""
         tm = self.tm
         on_day: dict = defaultdict(list)
         for key, opt in chosen.items():
             for res in tm.resources_of(tm.block_by_key[key].lesson):
                 on_day[(res, opt.slot[0])].append(key)
-        res, day = self.random.choice(spots)
+        resources, day = self.random.choice(spots)
         wanted = int(self.size)
         others = [d for d in range(tm.n_days) if d != day]
         days = {day, *self.random.sample(others, min(wanted, tm.n_days) - 1)}
-        people = {res}
+        people = set(resources)
         for _ in range(1 + max(0, wanted - tm.n_days)):
             sharing = {
                 other
@@ -328,23 +328,21 @@ class GapRepair(Repair):
 
     def score(self, chosen: dict) -> tuple[tuple[int, ...], list]:
         excess, gaps = gap_excess(self.tm, self.rules, chosen)
-        return (sum(excess.values()), gaps), sorted(excess)
+        return (sum(excess.values()), gaps), [((res,), day) for res, day in sorted(excess)]
 
 
 class PlacementRepair(Repair):
     """Step 1 when CP-SAT finds no complete placement in its share of the time: from a partial one,
     place the rest. ``tm`` is built with optional blocks (``require_all=False``), so its objective is
-    the periods placed; the hot spots of an unplaced block are its teachers and students on the days it
-    could take."""
+    the periods placed; the hot spots of an unplaced block are its teachers and students together, on
+    each day it could take."""
 
     what = "periods left to place"
 
     def score(self, chosen: dict) -> tuple[tuple[int, ...], list]:
         tm = self.tm
         unplaced = [b for b in tm.blocks if b.key not in chosen]
-        spots = sorted(
-            {(res, o.slot[0]) for b in unplaced for res in tm.resources_of(b.lesson) for o in b.options}
-        )
+        spots = sorted({(tuple(tm.resources_of(b.lesson)), o.slot[0]) for b in unplaced for o in b.options})
         return (sum(b.length for b in unplaced),), spots
 
 
