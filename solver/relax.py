@@ -394,7 +394,7 @@ def place_everything(
     repair = PlacementRepair(tm, workers)
     left = repair.score(chosen)[0][0]
     note(f"placed all but {left} period(s) at {time.monotonic() - start:.1f} s, placing the rest", False)
-    deadline = start + time_limit * 0.6
+    deadline = start + time_limit * 0.65
     chosen, left, n = repair.run(chosen, deadline, cancel, report and (lambda line, _: report(line, False)))
     note(
         f"{left} period(s) left after {n} neighbourhood search(es), at {time.monotonic() - start:.1f} s",

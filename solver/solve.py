@@ -263,7 +263,7 @@ class _Solver:
         self.emit("complete", 0, message="placing every lesson without the gap rules", force=True)
         warm = relax_and_repair(
             self.school,
-            self.remaining() * 0.6,
+            self.remaining() * 0.8,
             self.options.workers,
             self.cancel,
             report=lambda line, placed: self.emit(
