@@ -40,7 +40,7 @@ STRUCTURAL = frozenset({"max_gaps_per_day", "max_gaps_per_week"})
 SUBSOLVE_SECONDS = 1.0
 """Time limit of one neighbourhood search; most finish (optimal) well before it."""
 
-FIRST_SEARCH = 20.0
+FIRST_SEARCH = 12.0
 """Seconds at most for CP-SAT's own search for a complete placement, per attempt (Gymnasio, Brazil,
 VietNamHungYen and the other files it places at all take 1-5 s)."""
 
