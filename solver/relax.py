@@ -193,7 +193,7 @@ class Repair:
     """A large neighbourhood search of our own, from a placement towards a score of zero.
 
     A subclass gives the score of a placement (a tuple compared in order; its first item must reach 0)
-    and its hot spots: (resources, day) pairs where the score can be improved. Each step picks a hot
+    and its hot spots: (resources, day, blocks that must be placed) where the score can be improved. Each step picks a hot
     spot, fixes every block outside a neighbourhood of it and lets CP-SAT re-place the rest; a result
     no worse than the current placement is kept (equal ones too, to move across plateaus). The
     neighbourhood grows while its searches end proven optimal without improving, and shrinks when they
@@ -215,7 +215,7 @@ class Repair:
         """(the score, the hot spots) of a placement: block -> option of every placed block."""
         raise NotImplementedError
 
-    def neighbourhood(self, chosen: dict, spots: list) -> set[tuple[str, int]]:
+    def neighbourhood(self, chosen: dict, spot: tuple) -> set[tuple[str, int]]:
         """Blocks of a hot spot's resources and of everyone sharing a block with them, on the hot spot's
         day and other random days, and every unplaced block of these people."""
         tm = self.tm
@@ -223,7 +223,7 @@ class Repair:
         for key, opt in chosen.items():
             for res in tm.resources_of(tm.block_by_key[key].lesson):
                 on_day[(res, opt.slot[0])].append(key)
-        resources, day = self.random.choice(spots)
+        resources, day, _ = spot
         wanted = int(self.size)
         others = [d for d in range(tm.n_days) if d != day]
         days = {day, *self.random.sample(others, min(wanted, tm.n_days) - 1)}
@@ -243,9 +243,11 @@ class Repair:
         )
         return free
 
-    def step(self, chosen: dict, free: set, seed: int, seconds: float) -> tuple[dict | None, bool]:
-        """Re-place the ``free`` blocks with every other block fixed (or left out, when unplaced): (the
-        new placement or None, whether the search was complete)."""
+    def step(
+        self, chosen: dict, free: set, seed: int, seconds: float, force: tuple = ()
+    ) -> tuple[dict | None, bool]:
+        """Re-place the ``free`` blocks with every other block fixed (or left out, when unplaced), the
+        blocks ``force`` placed: (the new placement or None, whether the search was complete)."""
         tm = self.tm
         sub = tm.model.clone()
         sub.clear_hints()
@@ -258,6 +260,8 @@ class Repair:
                     domain = proto.variables[opt.var.index].domain
                     domain[0] = domain[1] = value
                 sub.add_hint(opt.var, value)
+        for key in force:
+            sub.add_exactly_one(o.var for o in tm.block_by_key[key].options)
         solver = cp_model.CpSolver()
         solver.parameters.num_workers = self.workers
         solver.parameters.random_seed = seed
@@ -283,12 +287,14 @@ class Repair:
         biggest = self.tm.n_days + 3
         while total[0] and time.monotonic() < deadline and not (cancel and cancel.is_set()):
             steps += 1
-            free = self.neighbourhood(chosen, spots)
+            spot = self.random.choice(spots)
+            free = self.neighbourhood(chosen, spot)
             seconds = max(min(SUBSOLVE_SECONDS, deadline - time.monotonic()), 0.05)
-            new, complete = self.step(chosen, free, steps, seconds)
+            new, complete = self.step(chosen, free, steps, seconds, spot[2])
             if new is None:
                 stalled += 1
-                self.size = max(self.size - 0.5, 1.0) if not complete else self.size
+                # Infeasible: the forced block does not fit in this neighbourhood, so widen it.
+                self.size = min(self.size + 0.25, biggest) if complete else max(self.size - 0.5, 1.0)
                 continue
             new_total, new_spots = self.score(new)
             kick = stalled >= PATIENCE and new_total > total
@@ -328,21 +334,24 @@ class GapRepair(Repair):
 
     def score(self, chosen: dict) -> tuple[tuple[int, ...], list]:
         excess, gaps = gap_excess(self.tm, self.rules, chosen)
-        return (sum(excess.values()), gaps), [((res,), day) for res, day in sorted(excess)]
+        return (sum(excess.values()), gaps), [((res,), day, ()) for res, day in sorted(excess)]
 
 
 class PlacementRepair(Repair):
     """Step 1 when CP-SAT finds no complete placement in its share of the time: from a partial one,
     place the rest. ``tm`` is built with optional blocks (``require_all=False``), so its objective is
     the periods placed; the hot spots of an unplaced block are its teachers and students together, on
-    each day it could take."""
+    each day it could take, with the block forced in: as FET does, placing it may push others out, and
+    the search walks on while the count of placed periods stays the same."""
 
     what = "periods left to place"
 
     def score(self, chosen: dict) -> tuple[tuple[int, ...], list]:
         tm = self.tm
         unplaced = [b for b in tm.blocks if b.key not in chosen]
-        spots = sorted({(tuple(tm.resources_of(b.lesson)), o.slot[0]) for b in unplaced for o in b.options})
+        spots = sorted(
+            {(tuple(tm.resources_of(b.lesson)), o.slot[0], (b.key,)) for b in unplaced for o in b.options}
+        )
         return (sum(b.length for b in unplaced),), spots
 
 
