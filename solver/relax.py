@@ -4,9 +4,10 @@ Measured on FET's examples, CP-SAT struggles to find any timetable when the gap 
 found nothing in 60 s, Gymnasio and German-100_and_0 nothing in 300 s. Without them it places everything
 in seconds. So:
 
-1. solve with every hard rule except the gap rules (``STRUCTURAL``): a complete placement. Students with
-   no gaps at all and an early start keep that exactly, as compact days (``add_compact_days``); if that
-   finds nothing in its share of the time, it is tried again with their gaps left to step 2.
+1. place every block keeping every hard rule except the gap rules (``STRUCTURAL``). Students with no
+   gaps at all and an early start keep that exactly, as compact days (``add_compact_days``). CP-SAT's own
+   search first, with compact days and then without; when it finds nothing within ``FIRST_SEARCH``,
+   as many periods as it places quickly and ``PlacementRepair`` for the rest (``place_everything``).
 2. repair the gap rules by a large neighbourhood search of our own (``GapRepair``): pick a teacher or
    subgroup with too many gaps on a day, free every block on that day and another one of everyone it
    shares a block with, and let CP-SAT re-place them with all other blocks fixed, minimising the excess
