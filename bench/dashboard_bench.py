@@ -32,21 +32,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
 
+from conftest import CHROMIUM_ARGS  # the browser tests' flags for Debian's chromium
 from playwright.sync_api import sync_playwright
 
 from solver.demo import generate_demo
 from store import open_store
 from store.jobs import RUNNING, JobDocs, new_job_id
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 TARGETS = {
     "first paint, Lessons page (914 periods)": 2.0,
     "first paint, sidebar click to Lessons": 2.0,

@@ -37,14 +37,8 @@ from solver.solve import SolveOptions, solve
 from store import open_store
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+sys.path.insert(0, str(ROOT / "tests"))
+from conftest import CHROMIUM_ARGS  # the browser tests' flags for Debian's chromium
 
 
 def timed(fn, repeat: int) -> list[float]:

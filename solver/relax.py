@@ -132,12 +132,7 @@ def _run(model: cp_model.CpModel, seconds: float, workers: int, cancel: threadin
 
 def _chosen(tm: TimetableModel, solver: cp_model.CpSolver) -> dict[tuple[str, int], Option]:
     """Block -> its option in the solution, for every placed block."""
-    out = {}
-    for block in tm.blocks:
-        option = next((o for o in block.options if solver.boolean_value(o.var)), None)
-        if option is not None:
-            out[block.key] = option
-    return out
+    return {b.key: o for b, o in tm.chosen(list(solver.response_proto.solution))}
 
 
 def _timetable(tm: TimetableModel, chosen: dict[tuple[str, int], Option], total: int) -> Timetable:

@@ -323,16 +323,17 @@ class _Solver:
         if values is None:
             return self.timetable(tm, None, "partial", "cancelled" if self.cancelled() else "no solution")
         chosen = {b.key: o for b, o in tm.chosen(values)}
+        completed = False
         if status != cp_model.OPTIMAL and len(chosen) < len(tm.blocks) and not self.options.deterministic:
             chosen = self.place_rest(tm, chosen)
-            if len(chosen) == len(tm.blocks):
-                self.first_complete = self.elapsed()
-                self.emit("complete", self.total, message="complete timetable found", force=True)
-                found = {key: (o.slot, o.room, o.pool) for key, o in chosen.items()}
-                del tm, values
-                full = TimetableModel(self.school, BuildOptions(require_all=True, balancing=balancing))
-                return self.optimise(full, found, "complete")
+            completed = len(chosen) == len(tm.blocks)
         found = {key: (o.slot, o.room, o.pool) for key, o in chosen.items()}
+        if completed:
+            self.first_complete = self.elapsed()
+            self.emit("complete", self.total, message="complete timetable found", force=True)
+            del tm, values
+            full = TimetableModel(self.school, BuildOptions(require_all=True, balancing=balancing))
+            return self.optimise(full, found, "complete")
         self.emit(
             "partial",
             sum(b.length for b in tm.blocks if b.key in found),
