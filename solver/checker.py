@@ -508,13 +508,15 @@ def _back_to_back(s: Schedule, a: Placement, b: Placement) -> bool:
 
 @rule_check("min_days_between")
 def check_min_days_between(s: Schedule, rule: Rule) -> list[Finding]:
-    """Pairs closer than `min_days` days; with `consecutive_if_same_day`, same-day pairs must touch (hard)."""
+    """Days too close, per pair closer than `min_days` days (as FET counts them); with
+    `consecutive_if_same_day`, same-day pairs must touch (hard)."""
     gap = _param(rule, "min_days")
     out = []
     for a, b in _pairs(_lesson_placements(s, rule)):
         distance = abs(a.slot[0] - b.slot[0])
         if distance < gap:
-            out.append((1, f"{_block_name(a)} and {_block_name(b)} are {distance} day(s) apart (min {gap})"))
+            message = f"{_block_name(a)} and {_block_name(b)} are {distance} day(s) apart (min {gap})"
+            out.append((gap - distance, message))
         if distance == 0 and rule.params.get("consecutive_if_same_day") and not _back_to_back(s, a, b):
             out.append((1, f"{_block_name(a)} and {_block_name(b)} share a day but are not back to back"))
     return out

@@ -630,12 +630,15 @@ class TimetableModel:
                 self.model.add_at_most_one(o.var for b in blocks for o in b.options if o.slot[0] in days)
         pairs = [(a, b) for i, a in enumerate(blocks) for b in blocks[i + 1 :]]
         if not hard and gap >= 1:
+            # The amount is the days too close, as FET counts it: gap - distance. ``close[j]`` is forced
+            # when the pair is at most j days apart, for j < gap, so their sum is exactly that.
             for a, b in pairs:
-                close = self._pair_violation(rule, "close")
-                for d in range(self.n_days):
-                    window = range(max(0, d - gap + 1), min(self.n_days, d + gap))
-                    near = sum(self._on_day(b, e) for e in window)
-                    self.model.add(close >= self._on_day(a, d) + near - 1)
+                for j in range(gap):
+                    close = self._pair_violation(rule, "close")
+                    for d in range(self.n_days):
+                        window = range(max(0, d - j), min(self.n_days, d + j + 1))
+                        near = sum(self._on_day(b, e) for e in window)
+                        self.model.add(close >= self._on_day(a, d) + near - 1)
         if rule.params.get("consecutive_if_same_day") and not (hard and gap >= 1):
             # Two of them on one day must be back to back, whatever the weight (FET does the same).
             for a, b in pairs:

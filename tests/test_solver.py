@@ -300,6 +300,18 @@ def test_preferred_times():
     assert tt.complete and tt.score == 9 == report.score
 
 
+def test_soft_min_days_between_costs_the_days_too_close():
+    """As FET counts it: a pair one day apart with a minimum of 3 costs 2 x the weight, one on the same
+    day 3 x; the solver prefers the cheaper one."""
+    lessons = [L("a", ["T"], ["A"]), L("b", ["T"], ["A"])]
+    spread = rule("min_days_between", "lessons", ["a", "b"], 7, min_days=3)
+    pinned = [L("a", ["T"], ["A"], pinned=[Pin(0, (0, 0))]), L("b", ["T"], ["A"], pinned=[Pin(0, (0, 1))])]
+    tt, report = solved(make_school(pinned, days=2, periods=2, rules=[spread]))
+    assert tt.score == 21 == report.score
+    tt, report = solved(make_school(lessons, days=2, periods=2, rules=[spread]))
+    assert tt.score == 14 == report.score and {at(tt, "a")[0], at(tt, "b")[0]} == {0, 1}
+
+
 # ---------------------------------------------------------------- infeasible schools
 
 
