@@ -31,7 +31,7 @@ from ortools.sat.python import cp_model
 from .domain import HARD, Placement, School, Slot, Timetable, Unplaced
 from .io import Problem
 from .model import BlockVars, BuildOptions, Option, TimetableModel
-from .relax import PlacementRepair, has_hard_gap_rules, relax_and_repair
+from .relax import PlacementRepair, SoftRepair, has_hard_gap_rules, relax_and_repair
 from .validate import validate
 
 SLOW_FOR_SOFT = [
@@ -58,6 +58,10 @@ tenth of the time limit, when longer); neighbourhood searches then place the res
 
 PROGRESS_INTERVAL = 0.5
 """Seconds between progress reports (at most about twice a second)."""
+
+SOFT_REPAIR_SHARE = 0.7
+"""Share of the time left for soft rules that goes to our own neighbourhood searches (``soft_repair``)
+when relax and repair found the first timetable; CP-SAT's own search has the rest."""
 
 
 @dataclass
@@ -376,6 +380,8 @@ class _Solver:
         values = start = self.evaluate(tm, found)
         if start is not None and tm.penalties and not self.cancelled() and self.remaining() > 0.05:
             tm.minimize_soft()
+            if self.warm_start and not self.options.deterministic:
+                start = values = self.soft_repair(tm, start, phase)
             tm.model.clear_hints()
             hint = tm.model.proto.solution_hint
             hint.vars.extend(range(len(start)))
@@ -389,6 +395,21 @@ class _Solver:
         else:
             label = "feasible"
         return self.timetable(tm, values, phase, label)
+
+    def soft_repair(self, tm: TimetableModel, values: list[int], phase: str) -> list[int]:
+        """Lower the soft score by neighbourhood searches of our own (``solver.relax.SoftRepair``) for a
+        share of the time left, before CP-SAT's own search takes over: the full solution of the best."""
+        repair = SoftRepair(tm, values, self.options.workers, self.options.seed)
+        chosen = {b.key: o for b, o in tm.chosen(values)}
+        deadline = time.monotonic() + self.remaining() * SOFT_REPAIR_SHARE
+        label = f"optimise ({phase})"
+
+        def report(line: str, score: int) -> None:
+            self.emit(label, self.total, objective=score, message=line, force=True)
+
+        best, _, _ = repair.run(chosen, deadline, self.cancel, report)
+        found = {key: (o.slot, o.room, o.pool) for key, o in best.items()}
+        return self.evaluate(tm, found) or values
 
     def evaluate(self, tm: TimetableModel, found: dict[tuple[str, int], tuple]) -> list[int] | None:
         """The full solution of ``tm`` (every auxiliary variable too) for the placements ``found``.

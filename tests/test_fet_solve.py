@@ -6,11 +6,20 @@ import dataclasses
 import time
 from pathlib import Path
 
+from ortools.sat.python import cp_model
+
 from solver.checker import check
 from solver.domain import Placement, Rule, Timetable
 from solver.fet import import_fet
 from solver.model import BuildOptions, TimetableModel
-from solver.relax import GapRepair, PlacementRepair, compact_early_rules, gap_excess, relax_and_repair
+from solver.relax import (
+    GapRepair,
+    PlacementRepair,
+    SoftRepair,
+    compact_early_rules,
+    gap_excess,
+    relax_and_repair,
+)
 from solver.solve import Progress, SolveOptions, solve
 
 TINY = Path(__file__).parent / "data" / "fet" / "tiny.fet"
@@ -111,3 +120,38 @@ def test_placement_repair_places_every_block_from_none():
         total=s.total_periods(),
     )
     assert check(s, timetable).ok
+
+
+def _full_solution(tm, chosen):
+    """Every variable of ``tm`` for the placement ``chosen`` (block -> option)."""
+    tm.hint({key: (o.slot, o.room, o.pool) for key, o in chosen.items()})
+    solver = cp_model.CpSolver()
+    solver.parameters.fix_variables_to_their_hinted_value = True
+    assert solver.solve(tm.model) == cp_model.OPTIMAL
+    return list(solver.response_proto.solution)
+
+
+def test_soft_repair_finds_its_hot_spots_in_the_model_and_lowers_the_score():
+    s = _gap_school()
+    soft = [dataclasses.replace(r, weight=5) for r in s.rules]
+    tm = TimetableModel(dataclasses.replace(s, rules=soft), BuildOptions(require_all=True))
+    tm.minimize_soft()
+    chosen = _place(tm)
+    repair = SoftRepair(tm, _full_solution(tm, chosen), workers=8)
+    (score,), spots = repair.score(chosen)
+    assert score == 5 * 2 + 5 * 1  # two gaps over the daily 0, one over the weekly 1
+    assert spots and all(day == 0 for _, day, _ in spots)
+    better, left, _ = repair.run(chosen, time.monotonic() + 20, None)
+    assert left == 0
+    assert gap_excess(tm, s.rules, better)[0] == {}
+
+
+def test_repair_gives_up_after_a_while_without_gain():
+    s = _gap_school()
+    relaxed = [dataclasses.replace(r, weight=99) for r in s.rules]
+    tm = TimetableModel(dataclasses.replace(s, rules=relaxed), BuildOptions(require_all=True))
+    repair = GapRepair(tm, s.rules, workers=8)
+    repair.score = lambda chosen: ((1,), [((("teacher", "T1"),), 0, ())])  # never better
+    started = time.monotonic()
+    _, left, _ = repair.run(_place(tm), started + 30, None, give_up=0.5)
+    assert left == 1 and time.monotonic() - started < 10
