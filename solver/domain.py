@@ -306,4 +306,11 @@ class Timetable:
 
     @property
     def complete(self) -> bool:
-        return self.total > 0 and self.placed == self.total and not self.unplaced
+        """Every period placed and every hard rule kept (the fallback may place everything yet miss a
+        hard minimum rule, listed in ``meta["minimums_not_met"]``)."""
+        return (
+            self.total > 0
+            and self.placed == self.total
+            and not self.unplaced
+            and not self.meta.get("minimums_not_met")
+        )

@@ -80,6 +80,13 @@ class BuildOptions:
     soft: bool = True
     """Include soft rules. The search for a first complete timetable leaves them out: they cannot make
     it infeasible, and their variables double the presolve time."""
+    soft_minimums: bool = False
+    """Hard minimum rules (``MINIMUM_RULES``) become soft rules just below hard. For incomplete timetables
+    (the fallback): a timetable with lessons left out often cannot reach the minimums, and keeping them
+    hard left CP-SAT with no timetable at all on FET's Gymnasio and liceo-scientifico (0 periods placed)."""
+
+
+MINIMUM_RULES = frozenset({"min_periods_per_day", "min_days_per_week"})
 
 
 class TimetableModel:
@@ -150,6 +157,8 @@ class TimetableModel:
 
     def weight(self, rule: Rule) -> int:
         """The weight the rule has in this model (strict balancing changes subject spread)."""
+        if self.options.soft_minimums and rule.type in MINIMUM_RULES and rule.weight >= HARD:
+            return HARD - 1
         if rule.type == "subject_spread":
             if self.options.balancing == "strict":
                 return HARD

@@ -105,6 +105,9 @@ class WarmStart:
     """A complete timetable keeping every hard rule, or None when none was found in time."""
     seconds: float
     steps: list[str]
+    closest: dict[tuple[str, int], tuple] | None = None
+    """When no timetable was found: the placement with the fewest excess gaps, every other hard rule
+    kept, as block -> (start, room, pool); the engine keeps as much of it as the gap rules allow."""
 
 
 def _run(
@@ -511,6 +514,7 @@ def relax_and_repair(
     steps: list[str] = []
     total = school.total_periods()
     second = None
+    closest: tuple[int, dict] | None = None
     attempt = 0
     while True:
         found = place_everything(
@@ -547,8 +551,10 @@ def relax_and_repair(
         steps.append(f"excess gaps left: {left} after {n} neighbourhood search(es), at {seconds:.1f} s")
         if not left:
             return WarmStart(_timetable(second, chosen, total), seconds, steps)
+        if closest is None or left < closest[0]:
+            closest = (left, {key: (o.slot, o.room, o.pool) for key, o in chosen.items()})
         if deadline - time.monotonic() < RESTART_AFTER or (cancel is not None and cancel.is_set()):
-            return WarmStart(None, seconds, steps)
+            return WarmStart(None, seconds, steps, closest[1])
         attempt += 1
         if report is not None:
             report(f"starting again from another placement ({left} excess gap(s) left)", False)

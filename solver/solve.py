@@ -30,7 +30,7 @@ from ortools.sat.python import cp_model
 
 from .domain import HARD, Placement, School, Slot, Timetable, Unplaced
 from .io import Problem
-from .model import BlockVars, BuildOptions, Option, TimetableModel
+from .model import MINIMUM_RULES, BlockVars, BuildOptions, Option, TimetableModel
 from .relax import PlacementRepair, SoftRepair, has_hard_gap_rules, relax_and_repair
 from .validate import validate
 
@@ -150,6 +150,8 @@ class _Solver:
         self.greedy: tuple[TimetableModel, dict] | None = None
         self.warm_start: list[str] = []
         """The steps of relax and repair, when it ran (``relax_first``)."""
+        self.closest: dict[tuple[str, int], tuple] | None = None
+        """Relax and repair's placement with the fewest excess gaps, when it found no timetable."""
         self.last_report = 0.0
 
     # ------------------------------------------------------------------ helpers
@@ -275,6 +277,7 @@ class _Solver:
             ),
         )
         self.warm_start = warm.steps
+        self.closest = warm.closest
         if warm.timetable is not None:
             self.first_complete = self.elapsed()
             self.options = replace(self.options, hint=warm.timetable)
@@ -318,12 +321,16 @@ class _Solver:
         """Place as many periods as possible, then the rest by neighbourhood searches; explain what stays
         unplaced, then optimise soft rules."""
         balancing = "relaxed" if self.options.strict_balancing else "as-is"
-        tm = TimetableModel(self.school, BuildOptions(require_all=False, balancing=balancing))
+        tm = TimetableModel(
+            self.school, BuildOptions(require_all=False, balancing=balancing, soft_minimums=True)
+        )
         self.apply_hint(tm)
         literals = [(b.length, b.placed) for b in tm.blocks]
         self.emit("partial", 0, message="placing as many periods as possible", force=True)
         budget = min(self.remaining() * 0.7, max(PLACE_SECONDS, 0.1 * self.options.time_limit))
-        status, values = self.run(tm, "partial", budget, "place", placed_literals=literals)
+        status, values = self.keep_closest(tm, budget) if self.closest else (cp_model.UNKNOWN, None)
+        if values is None:
+            status, values = self.run(tm, "partial", budget, "place", placed_literals=literals)
         if values is None:
             return self.timetable(tm, None, "partial", "cancelled" if self.cancelled() else "no solution")
         chosen = {b.key: o for b, o in tm.chosen(values)}
@@ -333,11 +340,14 @@ class _Solver:
             completed = len(chosen) == len(tm.blocks)
         found = {key: (o.slot, o.room, o.pool) for key, o in chosen.items()}
         if completed:
-            self.first_complete = self.elapsed()
-            self.emit("complete", self.total, message="complete timetable found", force=True)
-            del tm, values
             full = TimetableModel(self.school, BuildOptions(require_all=True, balancing=balancing))
-            return self.optimise(full, found, "complete")
+            # Every block placed; it is a complete timetable when the minimum rules hold too.
+            if self.evaluate(full, found) is not None:
+                self.first_complete = self.elapsed()
+                self.emit("complete", self.total, message="complete timetable found", force=True)
+                del tm, values
+                return self.optimise(full, found, "complete")
+            del full
         self.emit(
             "partial",
             sum(b.length for b in tm.blocks if b.key in found),
@@ -349,6 +359,27 @@ class _Solver:
             tm.model.add(b.placed == int(b.key in found))
         tm.set_objective()
         return self.optimise(tm, found, "partial")
+
+    def keep_closest(self, tm: TimetableModel, budget: float) -> tuple[int, list[int] | None]:
+        """As much of relax and repair's closest placement as every hard rule allows: each block keeps its
+        place there or is left out, the most periods kept. A small search (one choice per block); the
+        blocks left out are then placed by neighbourhood searches (``place_rest``)."""
+        tm.hint(self.closest)
+        domains = []
+        for block in tm.blocks:
+            want = self.closest.get(block.key)
+            for opt in block.options:
+                if want is None or (opt.slot, opt.room, opt.pool) != want:
+                    domain = tm.model.proto.variables[opt.var.index].domain
+                    domain[1] = 0
+                    domains.append(domain)
+        literals = [(b.length, b.placed) for b in tm.blocks]
+        self.emit("partial", 0, message="keeping what the gap rules allow of the closest placement", force=True)
+        status, values = self.run(tm, "partial", budget, "place", placed_literals=literals)
+        for domain in domains:
+            domain[1] = 1
+        # Optimal here is only the best choice of blocks to keep: the others may still fit elsewhere.
+        return (cp_model.FEASIBLE if values is not None else status), values
 
     def place_rest(self, tm: TimetableModel, chosen: dict) -> dict:
         """Place the blocks CP-SAT left out by neighbourhood searches (``solver.relax.PlacementRepair``),
@@ -483,6 +514,17 @@ class _Solver:
             for b in unplaced_blocks
         ]
         placed = sum(p.length for p in placements)
+        # Hard minimum rules are soft in the fallback's model (``BuildOptions.soft_minimums``): say which
+        # ones the timetable misses, and keep them out of the soft score.
+        missed = sorted(
+            r.id
+            for r in self.school.rules
+            if tm.options.soft_minimums and r.type in MINIMUM_RULES and r.weight >= HARD and r.id in breakdown
+        )
+        for rule_id in missed:
+            del breakdown[rule_id]
+        if missed:
+            status = f"{status}; hard minimum rule(s) not met: {', '.join(missed)}"
         self.emit(phase, placed, float(sum(breakdown.values())), None, message=status, force=True)
         return Timetable(
             placements=placements,
@@ -499,6 +541,7 @@ class _Solver:
                 "model_variables": tm.size()[0],
                 "model_constraints": tm.size()[1],
                 **({"warm_start": self.warm_start} if self.warm_start else {}),
+                **({"minimums_not_met": missed} if missed else {}),
             },
         )
 

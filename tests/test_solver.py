@@ -324,6 +324,18 @@ def test_triangle_of_clashes_places_two_and_explains_the_third():
     assert len(report.hard) == 1  # the unplaced block, and nothing else
 
 
+def test_partial_timetable_when_a_hard_minimum_cannot_be_met():
+    """The triangle of clashes below leaves one lesson out, so a class misses its hard minimum of two
+    periods a day. The fallback still places two lessons and names the rule it misses."""
+    lessons = [L("a", ["T1"], ["A"]), L("b", ["T1"], ["B"]), L("c", ["T2"], ["A", "B"])]
+    minimum = rule("min_periods_per_day", "all_groups", min=2, allow_empty_days=False)
+    tt, report = solved(make_school(lessons, periods=2, rules=[minimum]))
+    assert tt.placed == 2 and len(tt.unplaced) == 1 and not tt.complete
+    assert tt.meta["minimums_not_met"] == [minimum.id] and minimum.id in tt.status
+    assert minimum.id not in tt.breakdown and tt.score == 0
+    assert {v.type for v in report.hard} == {"unplaced", "min_periods_per_day"}
+
+
 def test_invalid_school_is_refused_with_every_problem():
     school = make_school([L("a", ["T"], ["A"], [0])], periods=2)
     school.lessons.append(L("b", ["Nobody"], ["A"]))
