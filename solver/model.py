@@ -982,13 +982,17 @@ class TimetableModel:
                 out.append((block, option))
         return out
 
+    def matching_option(self, block: BlockVars, want: tuple | None) -> Option | None:
+        """The option of ``block`` that is ``want``: (start, room, pool) exactly, or (start, room name) as
+        in a timetable's placement."""
+        return next((o for o in block.options if _matches(o, want)), None) if want else None
+
     def hint(self, placements: dict[tuple[str, int], tuple]) -> None:
         """Hint the option of every block in ``placements``: (lesson, block) -> (start, room name) as in a
         timetable, or (start, room, pool) naming an option exactly. Blocks without a match get no hint."""
         self.model.clear_hints()
         for block in self.blocks:
-            want = placements.get(block.key)
-            match = next((o for o in block.options if _matches(o, want)), None) if want else None
+            match = self.matching_option(block, placements.get(block.key))
             if match is not None:
                 for opt in block.options:
                     self.model.add_hint(opt.var, opt is match)

@@ -107,7 +107,7 @@ class WarmStart:
     steps: list[str]
     closest: dict[tuple[str, int], tuple] | None = None
     """When no timetable was found: the placement with the fewest excess gaps, every other hard rule
-    kept, as block -> (start, room, pool); the engine keeps as much of it as the gap rules allow."""
+    kept, as block -> (start, room name); the engine keeps as much of it as the gap rules allow."""
 
 
 def _run(
@@ -552,7 +552,8 @@ def relax_and_repair(
         if not left:
             return WarmStart(_timetable(second, chosen, total), seconds, steps)
         if closest is None or left < closest[0]:
-            closest = (left, {key: (o.slot, o.room, o.pool) for key, o in chosen.items()})
+            placements = _timetable(second, chosen, total).placements
+            closest = (left, {(p.lesson, p.block): (p.slot, p.room) for p in placements})
         if deadline - time.monotonic() < RESTART_AFTER or (cancel is not None and cancel.is_set()):
             return WarmStart(None, seconds, steps, closest[1])
         attempt += 1

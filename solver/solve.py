@@ -367,9 +367,9 @@ class _Solver:
         tm.hint(self.closest)
         domains = []
         for block in tm.blocks:
-            want = self.closest.get(block.key)
+            keep = tm.matching_option(block, self.closest.get(block.key))
             for opt in block.options:
-                if want is None or (opt.slot, opt.room, opt.pool) != want:
+                if opt is not keep:
                     domain = tm.model.proto.variables[opt.var.index].domain
                     domain[1] = 0
                     domains.append(domain)

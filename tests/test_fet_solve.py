@@ -20,7 +20,7 @@ from solver.relax import (
     gap_excess,
     relax_and_repair,
 )
-from solver.solve import Progress, SolveOptions, solve
+from solver.solve import Progress, SolveOptions, _Solver, solve
 
 TINY = Path(__file__).parent / "data" / "fet" / "tiny.fet"
 RULES = """<ConstraintStudentsMaxGapsPerWeek><Weight_Percentage>100</Weight_Percentage><Max_Gaps>0</Max_Gaps>
@@ -155,3 +155,20 @@ def test_repair_gives_up_after_a_while_without_gain():
     started = time.monotonic()
     _, left, _ = repair.run(_place(tm), started + 30, None, give_up=0.5)
     assert left == 1 and time.monotonic() - started < 10
+
+
+def test_fallback_keeps_what_it_can_of_the_closest_placement_and_places_the_rest():
+    """When relax and repair ends with excess gaps, the fallback keeps each block of its closest placement
+    or leaves it out, whichever the gap rules allow, then places the rest."""
+    s = _gap_school()
+    tm = TimetableModel(s, BuildOptions(require_all=True))
+    closest = {key: (o.slot, o.room) for key, o in _place(tm).items()}
+    engine = _Solver(s, SolveOptions(time_limit=20, stall_seconds=1), None, None)
+    engine.closest = closest
+    _, values = engine.keep_closest(
+        TimetableModel(s, BuildOptions(require_all=False, soft_minimums=True)), 10
+    )
+    assert values is not None
+    timetable = engine.fallback()
+    assert timetable.complete
+    assert check(s, timetable).ok
