@@ -88,6 +88,11 @@ class BuildOptions:
 
 MINIMUM_RULES = frozenset({"min_periods_per_day", "min_days_per_week"})
 
+MINIMUM_PRIORITY = 1000
+"""With ``soft_minimums``, each point of a hard minimum rule weighs this many times its weight in the
+objective, far above the soft rules (liceo-scientifico's whole soft score is about 10,000 points): the
+fallback meets the minimums first when it can."""
+
 
 class TimetableModel:
     """Builds the CP-SAT model of a school. ``build()`` always starts from an empty model."""
@@ -137,6 +142,11 @@ class TimetableModel:
         self._gaps: dict[tuple[Resource, int], cp_model.IntVar] = {}
         # Subgroups of one class share most lessons: identical hard constraints are added once.
         self._seen: set[tuple] = set()
+        self.soft_minimum_rules = {
+            r.id
+            for r in self.active_rules()
+            if self.options.soft_minimums and r.type in MINIMUM_RULES and r.weight >= HARD
+        }
 
         for rule in self.active_rules():
             prune = getattr(self, f"prune_{rule.type}", None)
@@ -330,8 +340,17 @@ class TimetableModel:
         if self.penalties:
             self.model.minimize(self.soft_objective())
 
+    def objective_terms(self) -> list[tuple[cp_model.IntVar, int]]:
+        """(amount, coefficient) of every penalty in the soft objective: the rule's weight, times
+        ``MINIMUM_PRIORITY`` for hard minimums made soft (``BuildOptions.soft_minimums``)."""
+        return [
+            (v, w * (MINIMUM_PRIORITY if rule_id in self.soft_minimum_rules else 1))
+            for rule_id, (w, amounts) in self.penalties.items()
+            for v in amounts
+        ]
+
     def soft_objective(self) -> cp_model.LinearExprT:
-        return sum(w * v for w, amounts in self.penalties.values() for v in amounts)
+        return sum(c * v for v, c in self.objective_terms())
 
     def first_time(self, key: tuple) -> bool:
         """True the first time a hard constraint with this key is seen (to skip duplicates)."""

@@ -399,7 +399,7 @@ class SoftRepair(Repair):
                 self.resource_day[var.index] = (res, day)
         for (res, slot), var in tm._busy.items():
             self.resource_day[var.index] = (res, slot[0])
-        penalties = {v.index: w for w, amounts in tm.penalties.values() for v in amounts}
+        penalties = {v.index: c for v, c in tm.objective_terms()}
         self.penalties = penalties
         # Penalty variable -> variables of the constraints it appears in.
         self.around: dict[int, set[int]] = defaultdict(set)
@@ -449,6 +449,7 @@ def place_everything(
     steps: list[str],
     report: Callable[[str, bool], None] | None,
     seed: int = 0,
+    failed: set[str] | None = None,
 ) -> tuple[TimetableModel, dict] | None:
     """Step 1: every block placed, every hard rule kept except the gap rules; (its model, the placement).
 
@@ -466,7 +467,8 @@ def place_everything(
         if report is not None:
             report(line, placed)
 
-    for rules in [compact, []] if compact else [[]]:
+    failed = set() if failed is None else failed
+    for rules in [compact, []] if compact and "compact" not in failed else [[]]:
         light = [r for r in hard if r.type not in STRUCTURAL and r not in rules]
         tm = TimetableModel(dataclasses.replace(school, rules=light), BuildOptions(require_all=True))
         for rule in rules:
@@ -477,6 +479,8 @@ def place_everything(
             note(f"{what}: placed at {time.monotonic() - start:.1f} s", True)
             return tm, _chosen(tm, solver)
         note(f"{what}: no placement in {budget:.0f} s", False)
+        if rules:
+            failed.add("compact")
     light = [r for r in hard if r.type not in STRUCTURAL]
     tm = TimetableModel(dataclasses.replace(school, rules=light), BuildOptions(require_all=False))
     solver = _run(tm.model, budget, workers, cancel, core=True, seed=seed)
@@ -516,9 +520,11 @@ def relax_and_repair(
     second = None
     closest: tuple[int, dict] | None = None
     attempt = 0
+    failed: set[str] = set()
     while True:
+        # A variant of step 1 that found nothing is not tried again (compact days on liceo-scientifico).
         found = place_everything(
-            school, hard, deadline - time.monotonic(), workers, cancel, steps, report, seed=attempt
+            school, hard, deadline - time.monotonic(), workers, cancel, steps, report, attempt, failed
         )
         if found is None:
             return WarmStart(None, time.monotonic() - start, steps)

@@ -288,6 +288,11 @@ class _Solver:
         attempts = [("complete", "as-is")]
         if has_spread and self.options.strict_balancing:
             attempts = [("complete", "strict"), ("complete-relaxed-balancing", "relaxed")]
+        if self.warm_start and self.options.hint is None:
+            # Relax and repair ran and found nothing: CP-SAT's own search on the whole model, which it
+            # stands in for, would not either (liceo-scientifico: 40 s for nothing); the fallback gets
+            # that time.
+            attempts = []
         for i, (phase, balancing) in enumerate(attempts):
             if self.cancelled() or self.remaining() <= 0:
                 break
