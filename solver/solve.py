@@ -530,6 +530,11 @@ class _Solver:
             del breakdown[rule_id]
         if missed:
             status = f"{status}; hard minimum rule(s) not met: {', '.join(missed)}"
+        elif values is not None and not unplaced_blocks and phase == "partial":
+            # The fallback placed everything and its soft search met every minimum: complete, from now.
+            phase = "complete"
+            if self.first_complete is None:
+                self.first_complete = self.elapsed()
         self.emit(phase, placed, float(sum(breakdown.values())), None, message=status, force=True)
         return Timetable(
             placements=placements,
