@@ -1001,6 +1001,12 @@ class TimetableModel:
                 out.append((block, option))
         return out
 
+    def resource_days(self) -> dict[int, tuple[Resource, int]]:
+        """Index of every busy, day and gap variable built so far -> (its resource, its day)."""
+        out = {var.index: key for cache in (self._gaps, self._day_busy) for key, var in cache.items()}
+        out.update({var.index: (res, slot[0]) for (res, slot), var in self._busy.items()})
+        return out
+
     def matching_option(self, block: BlockVars, want: tuple | None) -> Option | None:
         """The option of ``block`` that is ``want``: (start, room, pool) exactly, or (start, room name) as
         in a timetable's placement."""

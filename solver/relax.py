@@ -205,8 +205,8 @@ class Repair:
     """A large neighbourhood search of our own, from a placement towards a score of zero.
 
     A subclass gives the score of a placement (a tuple compared in order; its first item must reach 0)
-    and its hot spots: (resources, day, blocks that must be placed) where the score can be improved. Each step picks a hot
-    spot, fixes every block outside a neighbourhood of it and lets CP-SAT re-place the rest; a result
+    and its hot spots: (resources, day, blocks that must be placed) where the score can be improved. Each
+    step picks a hot spot, fixes every block outside a neighbourhood of it and lets CP-SAT re-place the rest; a result
     no worse than the current placement is kept (equal ones too, to move across plateaus). The
     neighbourhood grows while its searches end proven optimal without improving, and shrinks when they
     run out of time, as CP-SAT's own neighbourhood searches do. After ``PATIENCE`` steps without
@@ -222,6 +222,8 @@ class Repair:
         self.random = random.Random(seed)
         self.size = 2.0
         """Days in a neighbourhood; beyond the week, how many rounds of sharing people to add."""
+        self.values: list[int] = []
+        """The full solution (every variable) of the last search that found one."""
 
     def score(self, chosen: dict) -> tuple[tuple[int, ...], list]:
         """(the score, the hot spots) of a placement: block -> option of every placed block."""
@@ -381,9 +383,9 @@ class SoftRepair(Repair):
     ``tm`` is the full model with the soft score as its objective, and ``values`` its full solution for
     the starting placement. The hot spots are found in the model itself: for every penalty that costs
     points, the constraints defining it name the option literals taken (the blocks it is about, on their
-    days) or the busy, day and gap variables of a resource on a day (those that are not zero). Neighbourhoods of our own around
-    them (see ``Repair``) beat CP-SAT's generic ones on FET's examples, whose hard gap rules make most of
-    CP-SAT's neighbourhoods infeasible.
+    days) or the busy, day and gap variables of a resource on a day (those that are not zero).
+    Neighbourhoods of our own around them (see ``Repair``) beat CP-SAT's generic ones on FET's examples,
+    whose hard gap rules make most of CP-SAT's neighbourhoods infeasible.
     """
 
     what = "soft score"
@@ -393,14 +395,8 @@ class SoftRepair(Repair):
         self.values = values
         """The full solution of the placement last scored: the start, then each search's result."""
         self.block_of = {o.var.index: b for b in tm.blocks for o in b.options}
-        self.resource_day: dict[int, tuple] = {}
-        for cache in (tm._gaps, tm._day_busy):
-            for (res, day), var in cache.items():
-                self.resource_day[var.index] = (res, day)
-        for (res, slot), var in tm._busy.items():
-            self.resource_day[var.index] = (res, slot[0])
-        penalties = {v.index: c for v, c in tm.objective_terms()}
-        self.penalties = penalties
+        self.resource_day = tm.resource_days()
+        self.penalties = penalties = {v.index: c for v, c in tm.objective_terms()}
         # Penalty variable -> variables of the constraints it appears in.
         self.around: dict[int, set[int]] = defaultdict(set)
         for ct in tm.model.proto.constraints:
@@ -413,9 +409,9 @@ class SoftRepair(Repair):
             else:
                 continue
             refs = [r if r >= 0 else -r - 1 for r in refs]
-            hit = [r for r in refs if r in penalties]
-            for r in hit:
-                self.around[r].update(refs)
+            for r in refs:
+                if r in penalties:
+                    self.around[r].update(refs)
 
     def score(self, chosen: dict) -> tuple[tuple[int, ...], list]:
         values, tm = self.values, self.tm
@@ -533,14 +529,12 @@ def relax_and_repair(
             return WarmStart(_timetable(first, placed, total), time.monotonic() - start, steps)
         if second is None:
             relaxed = [dataclasses.replace(r, weight=HARD - 1) if r.type in STRUCTURAL else r for r in hard]
-            second = TimetableModel(dataclasses.replace(school, rules=relaxed), BuildOptions(require_all=True))
+            second = TimetableModel(
+                dataclasses.replace(school, rules=relaxed), BuildOptions(require_all=True)
+            )
         # Both models have the same blocks and options (rooms and pools do not depend on the gap rules).
         chosen = {
-            key: next(
-                o
-                for o in second.block_by_key[key].options
-                if (o.slot, o.room, o.pool) == (x.slot, x.room, x.pool)
-            )
+            key: second.matching_option(second.block_by_key[key], (x.slot, x.room, x.pool))
             for key, x in placed.items()
         }
         if report is not None:

@@ -30,7 +30,7 @@ from ortools.sat.python import cp_model
 
 from .domain import HARD, Placement, School, Slot, Timetable, Unplaced
 from .io import Problem
-from .model import MINIMUM_RULES, BlockVars, BuildOptions, Option, TimetableModel
+from .model import BlockVars, BuildOptions, Option, TimetableModel
 from .relax import PlacementRepair, SoftRepair, has_hard_gap_rules, relax_and_repair
 from .validate import validate
 
@@ -288,7 +288,7 @@ class _Solver:
         attempts = [("complete", "as-is")]
         if has_spread and self.options.strict_balancing:
             attempts = [("complete", "strict"), ("complete-relaxed-balancing", "relaxed")]
-        if self.warm_start and self.options.hint is None:
+        if self.warm_start and self.first_complete is None:
             # Relax and repair ran and found nothing: CP-SAT's own search on the whole model, which it
             # stands in for, would not either (liceo-scientifico: 40 s for nothing); the fallback gets
             # that time.
@@ -333,7 +333,9 @@ class _Solver:
         literals = [(b.length, b.placed) for b in tm.blocks]
         self.emit("partial", 0, message="placing as many periods as possible", force=True)
         budget = min(self.remaining() * 0.7, max(PLACE_SECONDS, 0.1 * self.options.time_limit))
-        status, values = self.keep_closest(tm, budget) if self.closest else (cp_model.UNKNOWN, None)
+        status, values = (cp_model.UNKNOWN, None)
+        if self.closest:
+            status, values = self.keep_closest(tm, budget, literals)
         if values is None:
             status, values = self.run(tm, "partial", budget, "place", placed_literals=literals)
         if values is None:
@@ -365,7 +367,7 @@ class _Solver:
         tm.set_objective()
         return self.optimise(tm, found, "partial")
 
-    def keep_closest(self, tm: TimetableModel, budget: float) -> tuple[int, list[int] | None]:
+    def keep_closest(self, tm: TimetableModel, budget: float, literals: list) -> tuple[int, list[int] | None]:
         """As much of relax and repair's closest placement as every hard rule allows: each block keeps its
         place there or is left out, the most periods kept. A small search (one choice per block); the
         blocks left out are then placed by neighbourhood searches (``place_rest``)."""
@@ -378,8 +380,9 @@ class _Solver:
                     domain = tm.model.proto.variables[opt.var.index].domain
                     domain[1] = 0
                     domains.append(domain)
-        literals = [(b.length, b.placed) for b in tm.blocks]
-        self.emit("partial", 0, message="keeping what the gap rules allow of the closest placement", force=True)
+        self.emit(
+            "partial", 0, message="keeping what the gap rules allow of the closest placement", force=True
+        )
         status, values = self.run(tm, "partial", budget, "place", placed_literals=literals)
         for domain in domains:
             domain[1] = 1
@@ -521,11 +524,7 @@ class _Solver:
         placed = sum(p.length for p in placements)
         # Hard minimum rules are soft in the fallback's model (``BuildOptions.soft_minimums``): say which
         # ones the timetable misses, and keep them out of the soft score.
-        missed = sorted(
-            r.id
-            for r in self.school.rules
-            if tm.options.soft_minimums and r.type in MINIMUM_RULES and r.weight >= HARD and r.id in breakdown
-        )
+        missed = sorted(tm.soft_minimum_rules & breakdown.keys())
         for rule_id in missed:
             del breakdown[rule_id]
         if missed:

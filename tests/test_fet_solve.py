@@ -165,9 +165,8 @@ def test_fallback_keeps_what_it_can_of_the_closest_placement_and_places_the_rest
     closest = {key: (o.slot, o.room) for key, o in _place(tm).items()}
     engine = _Solver(s, SolveOptions(time_limit=20, stall_seconds=1), None, None)
     engine.closest = closest
-    _, values = engine.keep_closest(
-        TimetableModel(s, BuildOptions(require_all=False, soft_minimums=True)), 10
-    )
+    optional = TimetableModel(s, BuildOptions(require_all=False, soft_minimums=True))
+    _, values = engine.keep_closest(optional, 10, [(b.length, b.placed) for b in optional.blocks])
     assert values is not None
     timetable = engine.fallback()
     assert timetable.complete
