@@ -250,9 +250,7 @@ class School:
             combos = ["/".join(g.id for g in combo) for combo in itertools.product(*parts)]
             result[c.id] = frozenset(combos)
             for g in members:
-                result[g.id] = frozenset(
-                    name for name in combos if g.id in name.split("/")
-                )
+                result[g.id] = frozenset(name for name in combos if g.id in name.split("/"))
         return result
 
     def all_subgroups(self) -> list[str]:

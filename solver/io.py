@@ -206,9 +206,7 @@ def school_from_dict(data: Any, source: str = "") -> School:
         {**named[1], "capacity": ("int?", None), "building": ("str", "")},
         lambda f, w: Room(**f),
     )
-    classes = items(
-        "classes", named[0], {**named[1], "size": ("int?", None)}, lambda f, w: StudentClass(**f)
-    )
+    classes = items("classes", named[0], {**named[1], "size": ("int?", None)}, lambda f, w: StudentClass(**f))
 
     def build_group(f: dict, where: str) -> Group:
         return Group(
@@ -233,7 +231,9 @@ def school_from_dict(data: Any, source: str = "") -> School:
         pins = []
         for j, raw in enumerate(f["pinned"] or []):
             pw = f"{where}.pinned[{j}]"
-            pf = r.obj(raw, pw, {"day": "str", "period": "str"}, {"block": ("int", 0), "room": ("str?", None)})
+            pf = r.obj(
+                raw, pw, {"day": "str", "period": "str"}, {"block": ("int", 0), "room": ("str?", None)}
+            )
             if pf is None or pf.get("day") is None or pf.get("period") is None:
                 continue
             slot = slots.read(r, [pf["day"], pf["period"]], pw)
@@ -342,7 +342,12 @@ def school_to_dict(school: School) -> dict:
         }
         if x.pinned:
             out["pinned"] = [
-                {"block": p.block, "day": slots.write(p.slot)[0], "period": slots.write(p.slot)[1], "room": p.room}
+                {
+                    "block": p.block,
+                    "day": slots.write(p.slot)[0],
+                    "period": slots.write(p.slot)[1],
+                    "room": p.room,
+                }
                 for p in x.pinned
             ]
         if x.tags:
@@ -444,7 +449,11 @@ def timetable_from_dict(data: Any, school: School, source: str = "") -> Timetabl
         slot = slots.read(r, [f["day"], f["period"]], where)
         lesson = school.lesson_by_id.get(f["lesson"])
         if lesson is None:
-            r.fail(f"{where}.lesson", f"unknown lesson '{f['lesson']}'", "the timetable belongs to another school?")
+            r.fail(
+                f"{where}.lesson",
+                f"unknown lesson '{f['lesson']}'",
+                "the timetable belongs to another school?",
+            )
             continue
         if not 0 <= (f["block"] or 0) < len(lesson.blocks):
             r.fail(f"{where}.block", f"lesson '{lesson.id}' has no block {f['block']}")
@@ -454,7 +463,12 @@ def timetable_from_dict(data: Any, school: School, source: str = "") -> Timetabl
             placements.append(Placement(f["lesson"], f["block"], slot, length, f["room"]))
     unplaced = []
     for i, raw in enumerate(top.get("unplaced") or []):
-        f = r.obj(raw, f"$.unplaced[{i}]", {"lesson": "str"}, {"block": ("int", 0), "periods": ("int", 0), "reason": ("str", "")})
+        f = r.obj(
+            raw,
+            f"$.unplaced[{i}]",
+            {"lesson": "str"},
+            {"block": ("int", 0), "periods": ("int", 0), "reason": ("str", "")},
+        )
         if f is not None and f.get("lesson") is not None:
             unplaced.append(Unplaced(f["lesson"], f["block"], f["periods"], f["reason"]))
     if r.problems:
@@ -486,9 +500,7 @@ def read_json(path: str | Path) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:
-        raise FormatError(
-            [Problem(f"{path}:{e.lineno}:{e.colno}", f"not valid JSON: {e.msg}")]
-        ) from None
+        raise FormatError([Problem(f"{path}:{e.lineno}:{e.colno}", f"not valid JSON: {e.msg}")]) from None
 
 
 def load_school(path: str | Path) -> School:

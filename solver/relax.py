@@ -42,8 +42,14 @@ SUBSOLVE_SECONDS = 1.0
 """Time limit of one neighbourhood search; most finish (optimal) well before it."""
 
 FIRST_SEARCH = 12.0
-"""Seconds at most for CP-SAT's own search for a complete placement, per attempt (Gymnasio, Brazil,
-VietNamHungYen and the other files it places at all take 1-5 s)."""
+"""Seconds at most for CP-SAT's own search for a complete placement with compact days, and for the most
+periods it places quickly (Gymnasio, Brazil, VietNamHungYen and the other files it places at all take
+1-5 s)."""
+
+PLAIN_SEARCH = 60.0
+"""Seconds at most for CP-SAT's own search for a complete placement without compact days, per attempt.
+Longer than ``FIRST_SEARCH``: measured on Bethlen, it places everything in 17-42 s, where
+the placement repair that follows stalls about 36 periods short; one run of five needed more than 45 s."""
 
 PATIENCE = 30
 """Neighbourhood searches without improvement before the repair accepts a worse placement."""
@@ -449,14 +455,13 @@ def place_everything(
 ) -> tuple[TimetableModel, dict] | None:
     """Step 1: every block placed, every hard rule kept except the gap rules; (its model, the placement).
 
-    CP-SAT's own search first, with compact days and then without; when that finds nothing within
-    ``FIRST_SEARCH`` seconds (GYR, Bethlen and German-100_and_0 need far longer), as many periods as
-    CP-SAT places quickly, and ``PlacementRepair`` for the rest.
+    CP-SAT's own search first, with compact days (``FIRST_SEARCH``) and then without
+    (``PLAIN_SEARCH``); when that finds nothing (GYR and German-100_and_0 need far longer), as many
+    periods as CP-SAT places quickly, and ``PlacementRepair`` for the rest.
     """
     start = time.monotonic()
     structural = [r for r in hard if r.type in STRUCTURAL]
     compact = compact_early_rules(school, hard)
-    budget = min(time_limit * 0.15, FIRST_SEARCH)
 
     def note(line: str, placed: bool) -> None:
         steps.append(line)
@@ -465,6 +470,7 @@ def place_everything(
 
     failed = set() if failed is None else failed
     for rules in [compact, []] if compact and "compact" not in failed else [[]]:
+        budget = min(time_limit * 0.15, FIRST_SEARCH) if rules else min(time_limit * 0.25, PLAIN_SEARCH)
         light = [r for r in hard if r.type not in STRUCTURAL and r not in rules]
         tm = TimetableModel(dataclasses.replace(school, rules=light), BuildOptions(require_all=True))
         for rule in rules:
@@ -479,13 +485,16 @@ def place_everything(
             failed.add("compact")
     light = [r for r in hard if r.type not in STRUCTURAL]
     tm = TimetableModel(dataclasses.replace(school, rules=light), BuildOptions(require_all=False))
+    budget = min(time_limit * 0.15, FIRST_SEARCH)
     solver = _run(tm.model, budget, workers, cancel, core=True, seed=seed)
     chosen = _chosen(tm, solver) if solver is not None else {}
     repair = PlacementRepair(tm, workers, seed)
     left = repair.score(chosen)[0][0]
     note(f"placed all but {left} period(s) at {time.monotonic() - start:.1f} s, placing the rest", False)
     deadline = start + time_limit * 0.65
-    chosen, left, n = repair.run(chosen, deadline, cancel, report and (lambda line, _: report(line, False)))
+    chosen, left, n = repair.run(
+        chosen, deadline, cancel, report and (lambda line, _: report(line, False)), give_up=RESTART_AFTER
+    )
     note(
         f"{left} period(s) left after {n} neighbourhood search(es), at {time.monotonic() - start:.1f} s",
         False,
@@ -502,8 +511,9 @@ def relax_and_repair(
 ) -> WarmStart:
     """A complete timetable keeping every hard rule, found in two steps (see the module docstring).
 
-    When the repair finds no lower count of excess gaps for ``RESTART_AFTER`` seconds, both steps start
-    again with other seeds, while at least that much time is left.
+    When step 1 places nothing, or the repair finds no lower count of excess gaps (or periods left to
+    place) for ``RESTART_AFTER`` seconds, both steps start again with other seeds, while at least that
+    much time is left.
 
     ``report`` receives a line on each step and on each improvement of the repair, and whether every
     block is placed by then."""
@@ -523,7 +533,12 @@ def relax_and_repair(
             school, hard, deadline - time.monotonic(), workers, cancel, steps, report, attempt, failed
         )
         if found is None:
-            return WarmStart(None, time.monotonic() - start, steps)
+            if deadline - time.monotonic() < RESTART_AFTER or (cancel is not None and cancel.is_set()):
+                return WarmStart(None, time.monotonic() - start, steps, closest and closest[1])
+            attempt += 1
+            if report is not None:
+                report("starting again with other seeds", False)
+            continue
         first, placed = found
         if not structural:
             return WarmStart(_timetable(first, placed, total), time.monotonic() - start, steps)

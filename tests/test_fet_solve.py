@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ortools.sat.python import cp_model
 
+from solver import relax
 from solver.checker import check
 from solver.domain import Placement, Rule, Timetable
 from solver.fet import import_fet
@@ -55,6 +56,22 @@ def test_relax_and_repair_keeps_every_hard_rule(tmp_path):
     assert warm.timetable is not None, warm.steps
     assert warm.timetable.complete
     assert check(s, warm.timetable).ok
+
+
+def test_relax_and_repair_starts_again_when_step_one_places_nothing(tmp_path, monkeypatch):
+    s = school(tmp_path)
+    seeds = []
+    place = relax.place_everything
+
+    def first_fails(*args):
+        seeds.append(args[7])
+        return None if len(seeds) == 1 else place(*args)
+
+    monkeypatch.setattr(relax, "place_everything", first_fails)
+    monkeypatch.setattr(relax, "RESTART_AFTER", 1.0)
+    warm = relax.relax_and_repair(s, 30)
+    assert seeds[:2] == [0, 1]
+    assert warm.timetable is not None and check(s, warm.timetable).ok
 
 
 def test_solve_starts_from_relax_and_repair_when_gap_rules_are_hard(tmp_path):
