@@ -5,6 +5,7 @@ independent checker (``solved``)."""
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -151,6 +152,18 @@ def test_home_room_or_a_pooled_room():
     assert sorted(p.room for p in tt.placements) == ["P1", "P2", "R0"]
     again, report = solved(school, SolveOptions(time_limit=20, stall_seconds=2, hint=tt))
     assert again.complete and report.ok
+
+
+def test_a_lesson_that_needs_no_room_takes_a_softly_wished_room_when_it_is_free():
+    # FET's semantics: a soft preferred room is taken when free; otherwise the lesson has no room.
+    lessons = [L("a", ["T1"], ["A"]), L("b", ["T2"], ["B"]), L("c", ["T3"], ["C"], rooms=["R"])]
+    wish = Rule("wish", "preferred_rooms", "lessons", ["a", "b"], 60, {"rooms": ["R"]})
+    school = replace(make_school(lessons, periods=2, rules=[wish]), rooms=[Room("R")])
+    tt, report = solved(school)
+    assert tt.complete and report.ok
+    # c needs R, so only one of a and b can have it: one broken wish.
+    assert sorted(str(room_of(tt, x)) for x in "abc") == ["None", "R", "R"]
+    assert tt.score == 60 and report.score == 60
 
 
 def test_room_pool_too_small_leaves_a_block_unplaced():
