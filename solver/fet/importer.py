@@ -307,14 +307,14 @@ class FetImporter:
                         "either. Its first room wish is used."
                     )
                     allowed = hard[0]
-                # FET never puts an activity in a room smaller than its number of students.
-                size = a.size if a.size is not None else sum(self.set_size.get(x, 0) for x in a.students)
-                fitting = {r for r in allowed if (self.room_capacity.get(r) or size) >= size}
+                fitting = self._fitting(a, allowed)
                 if fitting != allowed:
                     if fitting:
                         allowed = fitting
                     else:
-                        self.report.note(f"activity {a.id}: none of its rooms holds its {size} students")
+                        self.report.note(
+                            f"activity {a.id}: none of its rooms holds its {self._size(a)} students"
+                        )
                 rooms = sorted(allowed)
         pin = self.pins.get(a.id)
         return Lesson(
@@ -330,13 +330,24 @@ class FetImporter:
             tags=list(a.tags),
         )
 
+    def _fitting(self, a: _Activity, rooms: set[str]) -> set[str]:
+        """The rooms that hold the activity's students: FET never puts an activity in a smaller room."""
+        size = self._size(a)
+        return {r for r in rooms if (self.room_capacity.get(r) or size) >= size}
+
+    def _size(self, a: _Activity) -> int:
+        """The activity's number of students: its own, or the sum of its students sets'."""
+        return a.size if a.size is not None else sum(self.set_size.get(x, 0) for x in a.students)
+
     def _room_rules(self) -> None:
         for act_id, wishes in self.room_wishes.items():
             soft = wishes.soft if (wishes.hard or wishes.soft) else wishes.home_soft
             for rooms, weight, fet_type in soft:
-                self._add_rule(
-                    "preferred_rooms", "lesson", act_id, weight, {"rooms": sorted(rooms)}, fet_type
-                )
+                # A lesson that needs no room may take one of these (see TimetableModel.wished_rooms),
+                # so a room too small for it is no choice.
+                act = self.activity.get(act_id)
+                fitting = sorted(self._fitting(act, rooms) if act is not None else rooms)
+                self._add_rule("preferred_rooms", "lesson", act_id, weight, {"rooms": fitting}, fet_type)
 
     # ---- constraints -----------------------------------------------------------------------------
 
