@@ -6,8 +6,9 @@ in seconds. So:
 
 1. place every block keeping every hard rule except the gap rules (``STRUCTURAL``). Students with no
    gaps at all and an early start keep that exactly, as compact days (``add_compact_days``). CP-SAT's own
-   search first, with compact days and then without; when it finds nothing within ``FIRST_SEARCH``,
-   as many periods as it places quickly and ``PlacementRepair`` for the rest (``place_everything``).
+   search first, with compact days (``FIRST_SEARCH``) and then without (``PLAIN_SEARCH``); when it
+   finds nothing, as many periods as it places quickly and ``PlacementRepair`` for the rest
+   (``place_everything``). When that fails too, step 1 starts again with other seeds.
 2. repair the gap rules by a large neighbourhood search of our own (``GapRepair``): pick a teacher or
    subgroup with too many gaps on a day, free every block on that day and another one of everyone it
    shares a block with, and let CP-SAT re-place them with all other blocks fixed, minimising the excess
