@@ -49,8 +49,8 @@ periods it places quickly (Gymnasio, Brazil, VietNamHungYen and the other files 
 
 PLAIN_SEARCH = 60.0
 """Seconds at most for CP-SAT's own search for a complete placement without compact days, per attempt.
-Longer than ``FIRST_SEARCH``: measured on Bethlen, it places everything in 17-42 s, where
-the placement repair that follows stalls about 36 periods short; one run of five needed more than 45 s."""
+Longer than ``FIRST_SEARCH``: measured on FET's two Bethlen files, it places everything in 17-59 s
+(seven runs), where the placement repair that follows stalls about 36 periods short."""
 
 PATIENCE = 30
 """Neighbourhood searches without improvement before the repair accepts a worse placement."""
@@ -463,6 +463,7 @@ def place_everything(
     start = time.monotonic()
     structural = [r for r in hard if r.type in STRUCTURAL]
     compact = compact_early_rules(school, hard)
+    quick = min(time_limit * 0.15, FIRST_SEARCH)
 
     def note(line: str, placed: bool) -> None:
         steps.append(line)
@@ -471,7 +472,7 @@ def place_everything(
 
     failed = set() if failed is None else failed
     for rules in [compact, []] if compact and "compact" not in failed else [[]]:
-        budget = min(time_limit * 0.15, FIRST_SEARCH) if rules else min(time_limit * 0.25, PLAIN_SEARCH)
+        budget = quick if rules else min(time_limit * 0.25, PLAIN_SEARCH)
         light = [r for r in hard if r.type not in STRUCTURAL and r not in rules]
         tm = TimetableModel(dataclasses.replace(school, rules=light), BuildOptions(require_all=True))
         for rule in rules:
@@ -486,8 +487,7 @@ def place_everything(
             failed.add("compact")
     light = [r for r in hard if r.type not in STRUCTURAL]
     tm = TimetableModel(dataclasses.replace(school, rules=light), BuildOptions(require_all=False))
-    budget = min(time_limit * 0.15, FIRST_SEARCH)
-    solver = _run(tm.model, budget, workers, cancel, core=True, seed=seed)
+    solver = _run(tm.model, quick, workers, cancel, core=True, seed=seed)
     chosen = _chosen(tm, solver) if solver is not None else {}
     repair = PlacementRepair(tm, workers, seed)
     left = repair.score(chosen)[0][0]
@@ -528,13 +528,17 @@ def relax_and_repair(
     closest: tuple[int, dict] | None = None
     attempt = 0
     failed: set[str] = set()
+
+    def no_time_to_restart() -> bool:
+        return deadline - time.monotonic() < RESTART_AFTER or (cancel is not None and cancel.is_set())
+
     while True:
         # A variant of step 1 that found nothing is not tried again (compact days on liceo-scientifico).
         found = place_everything(
             school, hard, deadline - time.monotonic(), workers, cancel, steps, report, attempt, failed
         )
         if found is None:
-            if deadline - time.monotonic() < RESTART_AFTER or (cancel is not None and cancel.is_set()):
+            if no_time_to_restart():
                 return WarmStart(None, time.monotonic() - start, steps, closest and closest[1])
             attempt += 1
             if report is not None:
@@ -570,7 +574,7 @@ def relax_and_repair(
         if closest is None or left < closest[0]:
             placements = _timetable(second, chosen, total).placements
             closest = (left, {(p.lesson, p.block): (p.slot, p.room) for p in placements})
-        if deadline - time.monotonic() < RESTART_AFTER or (cancel is not None and cancel.is_set()):
+        if no_time_to_restart():
             return WarmStart(None, seconds, steps, closest[1])
         attempt += 1
         if report is not None:
