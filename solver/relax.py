@@ -47,10 +47,24 @@ FIRST_SEARCH = 12.0
 periods it places quickly (Gymnasio, Brazil, VietNamHungYen and the other files it places at all take
 1-5 s)."""
 
+QUICK_SEARCH = 5.0
+"""Seconds at most for a first search on ``QUICK_WORKERS`` workers with one light presolve pass, before
+each of the longer searches below. With two workers CP-SAT's feasibility jump, which finds the first
+placement on every file where one was found, has a core to itself. Medians of 7 seeds, against 8 workers
+with full presolve: Brazil 0.26 s (2.1), VietNamHungYen 0.24 s (1.1), WTHS 0.67 s (4.1); Oradea and
+Gymnasio with compact days 0.37 s and 0.52 s. Bethlen and German-100_and_0 need the full portfolio."""
+
+QUICK_WORKERS = 2
+
 PLAIN_SEARCH = 60.0
 """Seconds at most for CP-SAT's own search for a complete placement without compact days, per attempt.
 Longer than ``FIRST_SEARCH``: measured on FET's two Bethlen files, it places everything in 17-59 s
 (seven runs), where the placement repair that follows stalls about 36 periods short."""
+
+LIGHT_STEP_WORKERS = 4
+"""Workers of one neighbourhood search of the gap repair, with a light presolve. Four runs each, medians
+of the whole relax and repair: Oradea 5.1 s against 7.2 s with 8 workers and full presolve,
+VietNamHungYen 2.0 s against 2.9 s; Gymnasio, three runs, 24-55 s against 34-142 s."""
 
 PATIENCE = 30
 """Neighbourhood searches without improvement before the repair accepts a worse placement."""
@@ -124,10 +138,14 @@ def _run(
     cancel: threading.Event | None,
     core: bool = False,
     seed: int = 0,
+    quick: bool = False,
 ):
+    """CP-SAT's search, stopped by ``cancel``; ``quick`` runs it as ``QUICK_SEARCH`` describes."""
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = max(seconds, 0.1)
-    solver.parameters.num_workers = workers
+    solver.parameters.num_workers = QUICK_WORKERS if quick else workers
+    if quick:
+        light_presolve(solver.parameters)
     solver.parameters.random_seed = seed
     solver.parameters.catch_sigint_signal = False
     if core:
@@ -151,6 +169,14 @@ def _run(
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return solver
     return None
+
+
+def light_presolve(parameters) -> None:
+    """One presolve pass without probing or symmetries: on the 914-period demo, full presolve took 4-5x
+    the CPU time of the search it prepared."""
+    parameters.max_presolve_iterations = 1
+    parameters.cp_model_probing_level = 0
+    parameters.symmetry_level = 0
 
 
 def _chosen(tm: TimetableModel, solver: cp_model.CpSolver) -> dict[tuple[str, int], Option]:
@@ -222,6 +248,8 @@ class Repair:
     """
 
     what = "left"
+    light_steps = False
+    """Whether each search runs on ``LIGHT_STEP_WORKERS`` workers with one light presolve pass."""
 
     def __init__(self, tm: TimetableModel, workers: int, seed: int = 0):
         self.tm = tm
@@ -285,6 +313,9 @@ class Repair:
             sub.add_exactly_one(o.var for o in tm.block_by_key[key].options)
         solver = cp_model.CpSolver()
         solver.parameters.num_workers = self.workers
+        if self.light_steps:
+            solver.parameters.num_workers = min(self.workers, LIGHT_STEP_WORKERS)
+            light_presolve(solver.parameters)
         solver.parameters.random_seed = seed
         solver.parameters.max_time_in_seconds = seconds
         solver.parameters.catch_sigint_signal = False
@@ -352,6 +383,7 @@ class GapRepair(Repair):
     """
 
     what = "excess gaps left"
+    light_steps = True
 
     def __init__(self, tm: TimetableModel, rules: list, workers: int, seed: int = 0):
         super().__init__(tm, workers, seed)
@@ -477,7 +509,10 @@ def place_everything(
         tm = TimetableModel(dataclasses.replace(school, rules=light), BuildOptions(require_all=True))
         for rule in rules:
             add_compact_days(tm, rule)
-        solver = _run(tm.model, budget, workers, cancel, seed=seed)
+        first = min(QUICK_SEARCH, budget)
+        solver = _run(tm.model, first, workers, cancel, seed=seed, quick=True)
+        if solver is None and budget > first:
+            solver = _run(tm.model, budget - first, workers, cancel, seed=seed)
         what = f"without {len(structural)} gap rule(s)" + (", with compact days" if rules else "")
         if solver is not None:
             note(f"{what}: placed at {time.monotonic() - start:.1f} s", True)
