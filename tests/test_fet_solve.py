@@ -74,6 +74,23 @@ def test_relax_and_repair_starts_again_when_step_one_places_nothing(tmp_path, mo
     assert warm.timetable is not None and check(s, warm.timetable).ok
 
 
+def test_step_one_searches_first_on_two_workers_with_a_light_presolve(tmp_path, monkeypatch):
+    s = school(tmp_path)
+    runs = []
+    run = relax._run
+
+    def recording(model, seconds, workers, cancel, core=False, seed=0, quick=False):
+        solver = run(model, seconds, workers, cancel, core, seed, quick)
+        if solver is not None:
+            runs.append((quick, solver.parameters.num_workers, solver.parameters.max_presolve_iterations))
+        return solver
+
+    monkeypatch.setattr(relax, "_run", recording)
+    warm = relax.relax_and_repair(s, 20)
+    assert warm.timetable is not None and check(s, warm.timetable).ok
+    assert runs[0] == (True, relax.QUICK_WORKERS, 1)
+
+
 def test_solve_starts_from_relax_and_repair_when_gap_rules_are_hard(tmp_path):
     s = school(tmp_path)
     reports: list[Progress] = []
