@@ -143,8 +143,9 @@ def _run(
     """CP-SAT's search, stopped by ``cancel``; ``quick`` runs it as ``QUICK_SEARCH`` describes."""
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = max(seconds, 0.1)
-    solver.parameters.num_workers = QUICK_WORKERS if quick else workers
+    solver.parameters.num_workers = workers
     if quick:
+        solver.parameters.num_workers = QUICK_WORKERS
         light_presolve(solver.parameters)
     solver.parameters.random_seed = seed
     solver.parameters.catch_sigint_signal = False
@@ -495,7 +496,7 @@ def place_everything(
     start = time.monotonic()
     structural = [r for r in hard if r.type in STRUCTURAL]
     compact = compact_early_rules(school, hard)
-    quick = min(time_limit * 0.15, FIRST_SEARCH)
+    brief = min(time_limit * 0.15, FIRST_SEARCH)
 
     def note(line: str, placed: bool) -> None:
         steps.append(line)
@@ -504,15 +505,15 @@ def place_everything(
 
     failed = set() if failed is None else failed
     for rules in [compact, []] if compact and "compact" not in failed else [[]]:
-        budget = quick if rules else min(time_limit * 0.25, PLAIN_SEARCH)
+        budget = brief if rules else min(time_limit * 0.25, PLAIN_SEARCH)
         light = [r for r in hard if r.type not in STRUCTURAL and r not in rules]
         tm = TimetableModel(dataclasses.replace(school, rules=light), BuildOptions(require_all=True))
         for rule in rules:
             add_compact_days(tm, rule)
-        first = min(QUICK_SEARCH, budget)
-        solver = _run(tm.model, first, workers, cancel, seed=seed, quick=True)
-        if solver is None and budget > first:
-            solver = _run(tm.model, budget - first, workers, cancel, seed=seed)
+        quick = min(QUICK_SEARCH, budget)
+        solver = _run(tm.model, quick, workers, cancel, seed=seed, quick=True)
+        if solver is None and budget > quick:
+            solver = _run(tm.model, budget - quick, workers, cancel, seed=seed)
         what = f"without {len(structural)} gap rule(s)" + (", with compact days" if rules else "")
         if solver is not None:
             note(f"{what}: placed at {time.monotonic() - start:.1f} s", True)
@@ -522,7 +523,7 @@ def place_everything(
             failed.add("compact")
     light = [r for r in hard if r.type not in STRUCTURAL]
     tm = TimetableModel(dataclasses.replace(school, rules=light), BuildOptions(require_all=False))
-    solver = _run(tm.model, quick, workers, cancel, core=True, seed=seed)
+    solver = _run(tm.model, brief, workers, cancel, core=True, seed=seed)
     chosen = _chosen(tm, solver) if solver is not None else {}
     repair = PlacementRepair(tm, workers, seed)
     left = repair.score(chosen)[0][0]

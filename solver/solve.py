@@ -189,8 +189,9 @@ class _Solver:
         self.report(Progress(phase, placed, self.total, objective, bound, round(self.elapsed(), 2), message))
 
     def parameters(self, budget: float, mode: str, variables: int = 0) -> cp_model.CpSolver:
-        """CP-SAT parameters for a search: ``find`` a complete timetable (first ``quick``ly), ``place`` as many periods as
-        possible, or optimise ``soft`` rules on a model of ``variables`` variables."""
+        """CP-SAT parameters for a search: ``find`` a complete timetable (``quick``: the short first one on
+        two workers), ``place`` as many periods as possible, or optimise ``soft`` rules on a model of
+        ``variables`` variables."""
         solver = cp_model.CpSolver()
         p = solver.parameters
         # CP-SAT's own Ctrl-C handler aborts the process (std::bad_function_call in 9.15); callers cancel
@@ -493,6 +494,7 @@ class _Solver:
 
     @property
     def has_soft(self) -> bool:
+        """Whether the school has any enabled soft rule."""
         return any(r.enabled and r.weight < HARD for r in self.school.rules)
 
     def quick(self, tm: TimetableModel, phase: str) -> list[int] | None:
