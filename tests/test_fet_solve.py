@@ -139,6 +139,15 @@ def test_gap_repair_removes_every_excess_gap():
     assert gap_excess(tm, s.rules, repaired)[0] == {}
 
 
+def test_gap_repair_picks_a_day_in_proportion_to_its_excess_gaps():
+    s = _gap_school()
+    relaxed = [dataclasses.replace(r, weight=99) for r in s.rules]
+    tm = TimetableModel(dataclasses.replace(s, rules=relaxed), BuildOptions(require_all=True))
+    (excess, _), spots = GapRepair(tm, s.rules, workers=8).score(_place(tm))
+    assert excess == 3
+    assert spots == [((("teacher", "T1"),), 0, ())] * 3
+
+
 def test_placement_repair_places_every_block_from_none():
     s = import_fet(TINY)
     tm = TimetableModel(s, BuildOptions(require_all=False))
