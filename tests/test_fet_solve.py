@@ -214,3 +214,30 @@ def test_fallback_keeps_what_it_can_of_the_closest_placement_and_places_the_rest
     timetable = engine.fallback()
     assert timetable.complete
     assert check(s, timetable).ok
+
+
+def test_soft_optimisation_goes_another_round_while_a_round_lowers_the_score():
+    """After CP-SAT's search stalls, our neighbourhood searches start again from its result, for as long as
+    a round (ours, then CP-SAT's) lowers the soft score and time is left."""
+    s = _gap_school()
+    s = dataclasses.replace(s, rules=[dataclasses.replace(r, weight=5) for r in s.rules])
+    engine = _Solver(s, SolveOptions(time_limit=60), None, None)
+    engine.warm_start = ["placed"]
+    tm = TimetableModel(s, BuildOptions(require_all=True))
+    found = {key: (o.slot, o.room, o.pool) for key, o in _place(tm).items()}
+    penalty = tm.objective_terms()[0][0].index
+    rounds = []
+
+    def ours(tm, values, phase):
+        rounds.append(values[penalty])
+        return values
+
+    def cp_sat(tm, phase, budget, mode):
+        values = list(engine.evaluate(tm, found))
+        # The first round lowers the score by one point, the second finds nothing better.
+        values[penalty] = max(rounds[-1] - 1, 0) if len(rounds) == 1 else rounds[-1]
+        return cp_model.FEASIBLE, values
+
+    engine.soft_repair, engine.run = ours, cp_sat
+    engine.optimise(tm, found, "complete")
+    assert len(rounds) == 2 and rounds[1] == rounds[0] - 1
