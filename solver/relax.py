@@ -433,6 +433,9 @@ class SoftRepair(Repair):
     """
 
     what = "soft score"
+    light_steps = True
+    """Measured from one complete timetable of liceo-scientifico, the score after 120 s, seeds 0-2: 2,565,
+    3,926 and 3,478 with light steps, 3,403, 4,042 and 4,232 with 8 workers and full presolve."""
 
     def __init__(self, tm: TimetableModel, values: list[int], workers: int, seed: int = 0):
         super().__init__(tm, workers, seed)
