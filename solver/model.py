@@ -369,6 +369,10 @@ class TimetableModel:
     def soft_objective(self) -> cp_model.LinearExprT:
         return sum(c * v for v, c in self.objective_terms())
 
+    def soft_score(self, values: list[int]) -> int:
+        """The soft objective's value in a full solution (every variable) of the model."""
+        return sum(c * values[v.index] for v, c in self.objective_terms())
+
     def first_time(self, key: tuple) -> bool:
         """True the first time a hard constraint with this key is seen (to skip duplicates)."""
         if key in self._seen:

@@ -441,14 +441,10 @@ class _Solver:
         values = start = self.evaluate(tm, found)
         if start is not None and tm.penalties and not self.cancelled() and self.remaining() > 0.05:
             tm.minimize_soft()
-            terms = [(v.index, c) for v, c in tm.objective_terms()]
-
-            def score(solution: list[int]) -> int:
-                return sum(c * solution[i] for i, c in terms)
-
+            ours = bool(self.warm_start) and not self.options.deterministic
             while True:
-                before = score(values)
-                if self.warm_start and not self.options.deterministic:
+                before = tm.soft_score(values)
+                if ours:
                     start = values = self.soft_repair(tm, values, phase)
                 tm.model.clear_hints()
                 hint = tm.model.proto.solution_hint
@@ -458,8 +454,13 @@ class _Solver:
                 values = better if better is not None else start
                 # CP-SAT's search stops when it stalls; our neighbourhoods may still find more from its
                 # result (liceo-scientifico: 3,181 at the end of the first round, 43 s left unused).
-                again = self.warm_start and not self.options.deterministic and status != cp_model.OPTIMAL
-                if not again or score(values) >= before or self.cancelled() or self.remaining() < SOFT_ROUND:
+                if (
+                    not ours
+                    or status == cp_model.OPTIMAL
+                    or tm.soft_score(values) >= before
+                    or self.cancelled()
+                    or self.remaining() < SOFT_ROUND
+                ):
                     break
         if self.cancelled():
             label = "cancelled"
