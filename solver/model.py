@@ -321,6 +321,30 @@ class TimetableModel:
                     else:
                         self.model.add(sum(literals) <= capacity)
 
+    def fill_full_weeks(self) -> int:
+        """When every block is required: a teacher or subgroup whose lessons fill every period they can
+        take is busy in each of them, exactly once, which CP-SAT does not infer. The number of such
+        people.
+
+        Not part of ``build()``: the equalities help CP-SAT's complete search (Bethlen, 27 full
+        subgroups: a first placement in a median of 18 s over six seeds, against 34 s) but slow its
+        local search, which the quick searches lean on (VietNamHungYen: 1.4 s against 0.3 s)."""
+        if not self.options.require_all:
+            return 0
+        full = 0
+        for res, uses in list(self.uses.items()):
+            if res[0] not in ("teacher", "students"):
+                continue
+            load = sum(b.length for b in {b.key: b for b, _ in uses}.values())
+            slots = self.occupancy[res]
+            if load != len(slots):
+                continue
+            full += 1
+            for literals in slots.values():
+                if self.first_time(("full", *sorted(v.index for v in literals))):
+                    self.model.add_exactly_one(literals)
+        return full
+
     def add_days_apart(self) -> None:
         """Blocks of one lesson fall at least ``min_days_apart`` days apart; blocks never overlap."""
         for lesson in self.lessons:

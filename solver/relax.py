@@ -521,6 +521,7 @@ def place_everything(
         quick = min(QUICK_SEARCH, budget)
         solver = _run(tm.model, quick, workers, cancel, seed=seed, quick=True)
         if solver is None and budget > quick:
+            tm.fill_full_weeks()
             solver = _run(tm.model, budget - quick, workers, cancel, seed=seed)
         what = f"without {len(structural)} gap rule(s)" + (", with compact days" if rules else "")
         if solver is not None:

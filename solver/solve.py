@@ -328,6 +328,7 @@ class _Solver:
             if values is None:
                 self.apply_hint(hard)
                 budget = min(self.remaining() * share, max(PLACE_SECONDS, 0.1 * self.options.time_limit))
+                hard.fill_full_weeks()
                 _, values = self.run(hard, phase, budget, "find")
             if values is not None:
                 if self.first_complete is None:

@@ -138,6 +138,21 @@ def test_rooms_one_allowed_room_per_block_and_no_room_clash():
     assert len(used) == len(set(used))
 
 
+def test_people_whose_lessons_fill_every_period_they_can_take_are_busy_in_each():
+    # Class A: 3 periods in the 3 it can take (P1 is a break); its teachers are not full.
+    lessons = [L("a", ["T1"], ["A"], [1, 1], min_days_apart=0), L("b", ["T2"], ["A"])]
+    school = make_school(lessons, periods=4, breaks=[(0, 1)])
+    tm = TimetableModel(school, BuildOptions(soft=False))
+    assert tm.fill_full_weeks() == 1  # A's one subgroup
+    assert TimetableModel(school, BuildOptions(require_all=False, soft=False)).fill_full_weeks() == 0
+    tt, report = solved(school)
+    assert tt.complete and report.ok
+    school = make_school([*lessons, L("c", ["T3"], ["A"])], periods=4, breaks=[(0, 1)])
+    assert TimetableModel(school, BuildOptions(soft=False)).fill_full_weeks() == 0  # over full
+    with pytest.raises(InvalidSchool, match="available for 3"):
+        solve(school, FAST)
+
+
 def test_home_room_or_a_pooled_room():
     # P1 and P2 are only ever offered together: one pooled resource beside the home room R0.
     lessons = [
