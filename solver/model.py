@@ -332,7 +332,7 @@ class TimetableModel:
         if not self.options.require_all:
             return 0
         full = 0
-        for res, uses in list(self.uses.items()):
+        for res, uses in self.uses.items():
             if res[0] not in ("teacher", "students"):
                 continue
             load = sum(b.length for b in {b.key: b for b, _ in uses}.values())
