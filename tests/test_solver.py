@@ -27,7 +27,7 @@ from solver.domain import (
     Timetable,
 )
 from solver.model import BuildOptions, TimetableModel
-from solver.solve import InvalidSchool, Progress, SolveOptions, solve
+from solver.solve import QUICK_TRIES, InvalidSchool, Progress, SolveOptions, _Solver, solve
 
 FAST = SolveOptions(time_limit=20, stall_seconds=5)
 
@@ -151,6 +151,26 @@ def test_people_whose_lessons_fill_every_period_they_can_take_are_busy_in_each()
     assert TimetableModel(school, BuildOptions(soft=False)).fill_full_weeks() == 0  # over full
     with pytest.raises(InvalidSchool, match="available for 3"):
         solve(school, FAST)
+
+
+def test_a_quick_search_that_finds_nothing_is_tried_again_with_a_new_seed():
+    school = make_school([L("a", ["T1"], ["A"]), L("b", ["T1"], ["B"])])
+    engine = _Solver(school, SolveOptions(time_limit=20, seed=7), None, None)
+    assert [engine.parameters(1, "quick", attempt=i).parameters.random_seed for i in (0, 1)] == [7, 8]
+    tm = TimetableModel(school, BuildOptions(soft=False))
+    tries = []
+
+    def run(tm, phase, budget, mode, attempt=0):
+        tries.append(attempt)
+        return (None, [attempt]) if attempt == QUICK_TRIES - 1 else (None, None)
+
+    engine.run = run
+    assert engine.quick(tm, "complete") == [QUICK_TRIES - 1]
+    assert tries == list(range(QUICK_TRIES)) and QUICK_TRIES > 1
+    # The first try that finds a timetable is the last.
+    tries.clear()
+    engine.run = lambda tm, phase, budget, mode, attempt=0: tries.append(attempt) or (None, [attempt])
+    assert engine.quick(tm, "complete") == [0] and tries == [0]
 
 
 def test_home_room_or_a_pooled_room():
