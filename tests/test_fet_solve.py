@@ -241,3 +241,40 @@ def test_soft_optimisation_goes_another_round_while_a_round_lowers_the_score():
     engine.soft_repair, engine.run = ours, cp_sat
     engine.optimise(tm, found, "complete")
     assert len(rounds) == 2 and rounds[1] == rounds[0] - 1
+
+
+def test_broken_soft_rules_are_tried_as_hard_rules_and_kept_when_that_lowers_the_score():
+    s = _gap_school()
+    s = dataclasses.replace(s, rules=[dataclasses.replace(r, weight=5) for r in s.rules])
+    engine = _Solver(s, SolveOptions(time_limit=60), None, None)
+    engine.first_complete = 0.1
+    tm = TimetableModel(s, BuildOptions(require_all=True))
+    tm.minimize_soft()
+    values = _full_solution(tm, _place(tm))
+    assert tm.soft_score(values) == 15
+    better = engine.keep_broken_rules(tm, values, time.monotonic() + 30, "optimise")
+    assert better is not None and tm.soft_score(better) == 0
+    assert engine.promoted == {"day", "week"} and engine.may_promote
+
+
+def test_soft_rules_that_cannot_be_hard_stay_soft_and_are_not_tried_again():
+    """Our neighbourhood searches stall on a soft rule no timetable keeps; the try with it as a hard rule
+    finds nothing, so the search goes on to its deadline with the rule soft."""
+    s = import_fet(TINY)
+    never = Rule("never", "max_periods_per_day", "teacher", "T1", weight=5, params={"max": 0})
+    s = dataclasses.replace(s, rules=[never])
+    messages = []
+    engine = _Solver(s, SolveOptions(time_limit=20, stall_seconds=0.3), messages.append, None)
+    tm = TimetableModel(s, BuildOptions(require_all=True))
+    tm.minimize_soft()
+    values = _full_solution(tm, _place(tm))
+    before = tm.soft_score(values)
+    started = time.monotonic()
+    after = engine.soft_repair(tm, values, "complete")
+    assert tm.soft_score(after) == before
+    assert not engine.may_promote and engine.promoted == set()
+    said = [p.message for p in messages]
+    assert "trying 1 broken soft rule(s) as hard rules" in said
+    assert "kept as soft rules: no better timetable" in said
+    # The search then ran on to its deadline (a share of the time left), the rule still soft.
+    assert time.monotonic() - started > 5
