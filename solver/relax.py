@@ -6,7 +6,7 @@ in seconds. So:
 
 1. place every block keeping every hard rule except the gap rules (``STRUCTURAL``). Students with no
    gaps at all and an early start keep that exactly, as compact days (``add_compact_days``). CP-SAT's own
-   search first, with compact days (``FIRST_SEARCH``) and then without (``PLAIN_SEARCH``); when it
+   search first, with compact days (``QUICK_SEARCH``) and then without (``PLAIN_SEARCH``); when it
    finds nothing, as many periods as it places quickly and ``PlacementRepair`` for the rest
    (``place_everything``). When that fails too, step 1 starts again with other seeds.
 2. repair the gap rules by a large neighbourhood search of our own (``GapRepair``): pick a teacher or
@@ -43,9 +43,8 @@ SUBSOLVE_SECONDS = 1.0
 """Time limit of one neighbourhood search; most finish (optimal) well before it."""
 
 FIRST_SEARCH = 12.0
-"""Seconds at most for CP-SAT's own search for a complete placement with compact days, and for the most
-periods it places quickly (Gymnasio, Brazil, VietNamHungYen and the other files it places at all take
-1-5 s)."""
+"""Seconds at most for CP-SAT's search for the most periods it places quickly, when no complete placement
+was found (Gymnasio, Brazil, VietNamHungYen and the other files it places at all take 1-5 s)."""
 
 QUICK_SEARCH = 5.0
 """Seconds at most for a first search on ``QUICK_WORKERS`` workers with one light presolve pass, before
@@ -497,7 +496,7 @@ def place_everything(
 ) -> tuple[TimetableModel, dict] | None:
     """Step 1: every block placed, every hard rule kept except the gap rules; (its model, the placement).
 
-    CP-SAT's own search first, with compact days (``FIRST_SEARCH``) and then without
+    CP-SAT's own search first, with compact days (the quick search alone) and then without
     (``PLAIN_SEARCH``); when that finds nothing (GYR and German-100_and_0 need far longer), as many
     periods as CP-SAT places quickly, and ``PlacementRepair`` for the rest.
     """
@@ -513,7 +512,10 @@ def place_everything(
 
     failed = set() if failed is None else failed
     for rules in [compact, []] if compact and "compact" not in failed else [[]]:
-        budget = brief if rules else min(time_limit * 0.25, PLAIN_SEARCH)
+        # Compact days get the quick search alone. Where they are found at all, it finds them (seeds
+        # 0-5: liceo-scientifico 0.8-4.4 s, Oradea and Gymnasio under 1 s); Bethlen spent 7 s more on
+        # 8 workers for nothing (75 s found them once in three seeds, at 65 s).
+        budget = min(brief, QUICK_SEARCH) if rules else min(time_limit * 0.25, PLAIN_SEARCH)
         light = [r for r in hard if r.type not in STRUCTURAL and r not in rules]
         tm = TimetableModel(dataclasses.replace(school, rules=light), BuildOptions(require_all=True))
         for rule in rules:
