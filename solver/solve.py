@@ -16,8 +16,8 @@
 3. **Soft rules.** The full model with soft rules, the soft score as objective and the previous
    solution as a complete hint. The search stops at the time limit, when the score is proven optimal,
    or when it has not improved for ``stall_seconds``. After relax and repair, our own neighbourhood
-   searches come first; when they stall, the costliest soft rules still broken are tried once as hard
-   rules, in a new search from nothing (``keep_broken_rules``).
+   searches come first; when they stall, the costliest soft rules still broken are tried as hard rules,
+   in a new search from nothing (``keep_broken_rules``).
 
 Every model is built afresh by ``solver.model.TimetableModel``; nothing is added twice on a rebuild.
 """
@@ -533,14 +533,10 @@ class _Solver:
         Neighbourhoods around a broken rule rarely reach a timetable that keeps it when every other rule
         binds as well: VietNamHungYen stayed at 95 (one broken min-days rule) for 290 s, and is placed
         with no soft conflict in 9-12 s once that rule is hard."""
-        broken = sorted(
-            (
-                (-weight * sum(values[v.index] for v in amounts), rule_id)
-                for rule_id, (weight, amounts) in tm.penalties.items()
-                if rule_id not in self.promoted and rule_id not in tm.soft_minimum_rules
-            ),
-        )
-        pick = {rule_id for cost, rule_id in broken[:PROMOTE_RULES] if cost < 0}
+        costs = rule_costs(tm, values)
+        skip = self.promoted | tm.soft_minimum_rules
+        broken = sorted(costs.keys() - skip, key=lambda rule_id: (-costs[rule_id], rule_id))
+        pick = set(broken[:PROMOTE_RULES])
         budget = (deadline - time.monotonic()) * PROMOTE_SHARE
         if not pick or budget < max(1.0, PROMOTE_PACE * (self.first_complete or 0.0)):
             self.may_promote = False
@@ -563,7 +559,8 @@ class _Solver:
         better = None
         if found.complete:
             better = self.evaluate(tm, {(p.lesson, p.block): (p.slot, p.room) for p in found.placements})
-        if better is None or tm.soft_score(better) >= before:
+        after = tm.soft_score(better) if better is not None else before
+        if after >= before:
             self.may_promote = False
             self.emit(
                 label,
@@ -577,8 +574,8 @@ class _Solver:
         self.emit(
             label,
             self.total,
-            objective=tm.soft_score(better),
-            message=f"soft score: {tm.soft_score(better)}",
+            objective=after,
+            message=f"soft score: {after}",
             force=True,
         )
         return better
@@ -656,12 +653,7 @@ class _Solver:
         unplaced_blocks = [b for b in tm.blocks if b.key not in taken]
         rooms = tm.assign_rooms(chosen)
         placements = [Placement(b.lesson.id, b.index, o.slot, b.length, rooms[b.key]) for b, o in chosen]
-        breakdown: dict[str, int] = {}
-        if values is not None:
-            for rule_id, (weight, amounts) in tm.penalties.items():
-                amount = sum(values[v.index] for v in amounts)
-                if amount:
-                    breakdown[rule_id] = weight * amount
+        breakdown = rule_costs(tm, values) if values is not None else {}
         if values is None:
             phase = "cancelled" if self.cancelled() else "partial"
             why = "cancelled" if self.cancelled() else "no timetable found"
@@ -706,6 +698,16 @@ class _Solver:
                 **({"minimums_not_met": missed} if missed else {}),
             },
         )
+
+
+def rule_costs(tm: TimetableModel, values: list[int]) -> dict[str, int]:
+    """Rule id -> the points it costs in the solution ``values``, for every rule that costs any."""
+    costs = {}
+    for rule_id, (weight, amounts) in tm.penalties.items():
+        amount = sum(values[v.index] for v in amounts)
+        if amount:
+            costs[rule_id] = weight * amount
+    return costs
 
 
 def soft_workers(variables: int, workers: int) -> tuple[int, int]:
