@@ -480,17 +480,28 @@ class _Solver:
                 hint = tm.model.proto.solution_hint
                 hint.vars.extend(range(len(start)))
                 hint.values.extend(start)
-                status, better = self.run(tm, f"optimise ({phase})", self.remaining(), "soft")
+                title = f"optimise ({phase})"
+                status, better = self.run(tm, title, self.remaining(), "soft")
                 values = better if better is not None else start
-                # CP-SAT's search stops when it stalls; our neighbourhoods may still find more from its
-                # result (liceo-scientifico: 3,181 at the end of the first round, 43 s left unused).
-                if (
-                    not ours
-                    or status == cp_model.OPTIMAL
-                    or tm.soft_score(values) >= before
-                    or self.cancelled()
-                    or self.remaining() < SOFT_ROUND
-                ):
+                if status == cp_model.OPTIMAL or self.cancelled() or self.remaining() < SOFT_ROUND:
+                    break
+                if not ours:
+                    # CP-SAT's search alone stalled: the soft rules it still breaks are tried as hard
+                    # rules, and its search goes on from a better timetable found so (shc-2013). Not on
+                    # large models: the try builds its own beside this one.
+                    small = len(tm.model.proto.variables) <= LARGE_SOFT_MODEL
+                    promoted = (
+                        self.keep_broken_rules(tm, values, self.deadline, title)
+                        if self.may_promote and small
+                        else None
+                    )
+                    if promoted is None:
+                        break
+                    start = values = promoted
+                    continue
+                # Our neighbourhoods may still find more from CP-SAT's result (liceo-scientifico: 3,181
+                # at the end of the first round, 43 s left unused).
+                if tm.soft_score(values) >= before:
                     break
         if self.cancelled():
             label = "cancelled"
@@ -528,40 +539,62 @@ class _Solver:
         """Search again for a complete timetable with the costliest soft rules that ``values`` breaks
         (``PROMOTE_RULES`` at most) made hard, for ``PROMOTE_SHARE`` of the time to ``deadline``: the full
         solution of the timetable found, when its soft score is lower. Those rules stay hard for the
-        next try; after a try that finds nothing better, the search goes on without trying again.
+        next try.
+
+        A try that finds a complete timetable, but no better one, leads to another: its rules stay hard
+        and the costliest rules its own timetable breaks join them. A try that finds none, or no new
+        rule to add, is the last: the search goes on without trying again.
 
         Neighbourhoods around a broken rule rarely reach a timetable that keeps it when every other rule
         binds as well: VietNamHungYen stayed at 95 (one broken min-days rule) for 290 s, and is placed
-        with no soft conflict in 9-12 s once that rule is hard."""
-        costs = rule_costs(tm, values)
-        skip = self.promoted | tm.soft_minimum_rules
-        broken = sorted(costs.keys() - skip, key=lambda rule_id: (-costs[rule_id], rule_id))
-        pick = set(broken[:PROMOTE_RULES])
-        budget = (deadline - time.monotonic()) * PROMOTE_SHARE
-        if not pick or budget < max(1.0, PROMOTE_PACE * (self.first_complete or 0.0)):
-            self.may_promote = False
-            return None
-        keep = self.promoted | pick
+        with no soft conflict in 9-12 s once that rule is hard. shc-2013 (score 194, two broken rules):
+        with those two hard, a complete timetable at 3 s that scores 393 and breaks four others; with
+        all six hard, a score of 0."""
         before = tm.soft_score(values)
-        self.emit(
-            label,
-            self.total,
-            objective=before,
-            message=f"trying {len(keep)} broken soft rule(s) as hard rules",
-            force=True,
-        )
-        school = replace(
-            self.school,
-            rules=[replace(r, weight=HARD) if r.id in keep else r for r in self.school.rules],
-        )
-        options = replace(self.options, time_limit=budget, hint=None)
-        found = _Solver(school, options, None, self.cancel, promote=False).solve()
-        better = None
-        if found.complete:
-            better = self.evaluate(tm, {(p.lesson, p.block): (p.slot, p.room) for p in found.placements})
-        after = tm.soft_score(better) if better is not None else before
-        if after >= before:
-            self.may_promote = False
+        keep, broken_by = set(self.promoted), values
+        tried = False
+        while True:
+            costs = rule_costs(tm, broken_by)
+            skip = keep | tm.soft_minimum_rules
+            broken = sorted(costs.keys() - skip, key=lambda rule_id: (-costs[rule_id], rule_id))
+            pick = set(broken[:PROMOTE_RULES])
+            budget = (deadline - time.monotonic()) * PROMOTE_SHARE
+            if not pick or budget < max(1.0, PROMOTE_PACE * (self.first_complete or 0.0)):
+                break
+            keep |= pick
+            tried = True
+            self.emit(
+                label,
+                self.total,
+                objective=before,
+                message=f"trying {len(keep)} broken soft rule(s) as hard rules",
+                force=True,
+            )
+            school = replace(
+                self.school,
+                rules=[replace(r, weight=HARD) if r.id in keep else r for r in self.school.rules],
+            )
+            options = replace(self.options, time_limit=budget, hint=None)
+            found = _Solver(school, options, None, self.cancel, promote=False).solve()
+            if not found.complete or self.cancelled():
+                break
+            broken_by = self.evaluate(tm, {(p.lesson, p.block): (p.slot, p.room) for p in found.placements})
+            if broken_by is None:
+                break
+            after = tm.soft_score(broken_by)
+            if after < before:
+                self.promoted = keep
+                self.emit(label, self.total, objective=after, message=f"soft score: {after}", force=True)
+                return broken_by
+            self.emit(
+                label,
+                self.total,
+                objective=before,
+                message=f"with them hard: {after}, no better; adding the rules that timetable breaks",
+                force=True,
+            )
+        self.may_promote = False
+        if tried:
             self.emit(
                 label,
                 self.total,
@@ -569,16 +602,7 @@ class _Solver:
                 message="kept as soft rules: no better timetable",
                 force=True,
             )
-            return None
-        self.promoted = keep
-        self.emit(
-            label,
-            self.total,
-            objective=after,
-            message=f"soft score: {after}",
-            force=True,
-        )
-        return better
+        return None
 
     def evaluate(self, tm: TimetableModel, found: dict[tuple[str, int], tuple]) -> list[int] | None:
         """The full solution of ``tm`` (every auxiliary variable too) for the placements ``found``.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import time
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from solver.relax import (
     gap_excess,
     relax_and_repair,
 )
-from solver.solve import Progress, SolveOptions, _Solver, solve
+from solver.solve import Progress, SolveOptions, _Solver, rule_costs, solve
 
 TINY = Path(__file__).parent / "data" / "fet" / "tiny.fet"
 RULES = """<ConstraintStudentsMaxGapsPerWeek><Weight_Percentage>100</Weight_Percentage><Max_Gaps>0</Max_Gaps>
@@ -278,3 +279,70 @@ def test_soft_rules_that_cannot_be_hard_stay_soft_and_are_not_tried_again():
     assert "kept as soft rules: no better timetable" in said
     # The search then ran on to its deadline (a share of the time left), the rule still soft.
     assert time.monotonic() - started > 5
+
+
+# ``solver.solve`` is also the name of the solve function, which ``solver`` exports.
+solve_module = importlib.import_module("solver.solve")
+
+
+def _soft_gap_school():
+    s = _gap_school()
+    return dataclasses.replace(s, rules=[dataclasses.replace(r, weight=5) for r in s.rules])
+
+
+def test_a_stalled_cp_sat_search_alone_is_followed_by_a_try_of_its_broken_rules_as_hard_ones():
+    """Without relax and repair the soft phase is CP-SAT's search alone; when it stalls, the soft rules
+    its timetable breaks are tried as hard rules, and its search goes on from the better timetable."""
+    s = _soft_gap_school()
+    engine = _Solver(s, SolveOptions(time_limit=60), None, None)
+    engine.first_complete = 0.1
+    tm = TimetableModel(s, BuildOptions(require_all=True))
+    found = {key: (o.slot, o.room, o.pool) for key, o in _place(tm).items()}
+    started_from = []
+
+    def cp_sat(tm, phase, budget, mode):
+        hint = list(tm.model.proto.solution_hint.values)
+        started_from.append(tm.soft_score(hint))
+        # Stalled at once from the first timetable; proven optimal from the second.
+        return (cp_model.FEASIBLE if len(started_from) == 1 else cp_model.OPTIMAL), hint
+
+    engine.run = cp_sat
+    result = engine.optimise(tm, found, "complete")
+    assert started_from == [15, 0]
+    assert engine.promoted == {"day", "week"}
+    assert result.complete and check(s, result).score == 0
+
+
+def test_a_try_that_finds_no_better_timetable_leads_to_one_with_the_rules_its_timetable_breaks(monkeypatch):
+    """A try's own soft phase may end worse than the timetable it was to improve, breaking other rules:
+    those join the next try (shc-2013: two rules hard gave 393 against 194; all six, 0)."""
+    s = _soft_gap_school()
+    monkeypatch.setattr(solve_module, "PROMOTE_RULES", 1)
+    messages = []
+    engine = _Solver(s, SolveOptions(time_limit=60), messages.append, None)
+    engine.first_complete = 0.1
+    tm = TimetableModel(s, BuildOptions(require_all=True))
+    tm.minimize_soft()
+    chosen = _place(tm)
+    values = _full_solution(tm, chosen)
+    assert rule_costs(tm, values) == {"day": 10, "week": 5}
+    hard_in_try = []
+    real_solve = _Solver.solve
+
+    def try_solve(inner):
+        hard_in_try.append({r.id for r in inner.school.rules if r.weight >= 100})
+        if len(hard_in_try) == 1:
+            # No better: the very same timetable, which breaks "week" too.
+            placements = [
+                Placement(k[0], k[1], o.slot, tm.block_by_key[k].length, o.room) for k, o in chosen.items()
+            ]
+            return Timetable(placements=placements, placed=s.total_periods(), total=s.total_periods())
+        return real_solve(inner)
+
+    monkeypatch.setattr(_Solver, "solve", try_solve)
+    better = engine.keep_broken_rules(tm, values, time.monotonic() + 30, "optimise")
+    assert hard_in_try == [{"day"}, {"day", "week"}]
+    assert better is not None and tm.soft_score(better) == 0
+    assert engine.promoted == {"day", "week"} and engine.may_promote
+    said = [p.message for p in messages]
+    assert "with them hard: 15, no better; adding the rules that timetable breaks" in said
