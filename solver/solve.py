@@ -16,8 +16,8 @@
 3. **Soft rules.** The full model with soft rules, the soft score as objective and the previous
    solution as a complete hint. The search stops at the time limit, when the score is proven optimal,
    or when it has not improved for ``stall_seconds``. After relax and repair, our own neighbourhood
-   searches come first; when they stall, the costliest soft rules still broken are tried as hard rules,
-   in a new search from nothing (``keep_broken_rules``).
+   searches come first. When they stall, or CP-SAT's search where it runs alone, the costliest soft rules
+   still broken are tried as hard rules, in a new search from nothing (``keep_broken_rules``).
 
 Every model is built afresh by ``solver.model.TimetableModel``; nothing is added twice on a rebuild.
 """
