@@ -246,6 +246,7 @@ class TimetableModel:
             blocked = set().union(*(self.forbidden.get(r, set()) for r in people)) if people else set()
             pins = {p.block: p for p in lesson.pinned}
             choices = self.room_choices(lesson)
+            room_shut = {room: self.forbidden.get(("room", room)) for room, _ in choices if room is not None}
             self.lesson_blocks[lesson.id] = []
             fits: dict[int, list[Slot]] = {}
             for k, length in enumerate(lesson.blocks):
@@ -259,6 +260,7 @@ class TimetableModel:
                         for p in range(self.n_periods - length + 1)
                         if not any(c in self.breaks or c in blocked for c in self.covered((d, p), length))
                     ]
+                new_literal = self.model.new_bool_var
                 for d, p in fits[length]:
                     if pin is not None and pin.slot != (d, p):
                         continue
@@ -268,18 +270,19 @@ class TimetableModel:
                     for room, pool in choices:
                         if pin is not None and pin.room is not None and room != pin.room:
                             continue
-                        if room is not None and any(
-                            c in self.forbidden.get(("room", room), ()) for c in cells
-                        ):
+                        shut = room_shut.get(room)
+                        if shut and not shut.isdisjoint(cells):
                             continue
                         # Unnamed: names of 10^5 option literals cost build time and memory.
-                        block.options.append(Option((d, p), room, self.model.new_bool_var(""), pool))
-                for opt in block.options:
-                    cells = self.covered(opt.slot, length)
-                    for res in people:
-                        self.uses[res].append((block, opt))
+                        block.options.append(Option((d, p), room, new_literal(""), pool))
+                spans = [(opt, self.covered(opt.slot, length)) for opt in block.options]
+                for res in people:
+                    self.uses[res].extend((block, opt) for opt, _ in spans)
+                    occupied = self.occupancy[res]
+                    for opt, cells in spans:
                         for c in cells:
-                            self.occupancy[res][c].append(opt.var)
+                            occupied[c].append(opt.var)
+                for opt, cells in spans:
                     room_res = self.room_resource(opt)
                     if room_res is not None:
                         self.uses[room_res].append((block, opt))
