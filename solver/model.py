@@ -241,6 +241,7 @@ class TimetableModel:
 
     def add_block_variables(self) -> None:
         """One literal per feasible (block, start, room); breaks, pins and hard pruning remove options."""
+        new_literal = self.model.new_bool_var
         for lesson in self.lessons:
             people = self.resources_of(lesson)
             blocked = set().union(*(self.forbidden.get(r, set()) for r in people)) if people else set()
@@ -260,7 +261,6 @@ class TimetableModel:
                         for p in range(self.n_periods - length + 1)
                         if not any(c in self.breaks or c in blocked for c in self.covered((d, p), length))
                     ]
-                new_literal = self.model.new_bool_var
                 for d, p in fits[length]:
                     if pin is not None and pin.slot != (d, p):
                         continue

@@ -472,6 +472,9 @@ class _Solver:
         if start is not None and tm.penalties and not self.cancelled() and self.remaining() > 0.05:
             tm.minimize_soft()
             ours = bool(self.warm_start) and not self.options.deterministic
+            title = f"optimise ({phase})"
+            # Not on large models: a try of broken rules as hard ones builds its own beside this one.
+            small = len(tm.model.proto.variables) <= LARGE_SOFT_MODEL
             while True:
                 before = tm.soft_score(values)
                 if ours:
@@ -480,21 +483,16 @@ class _Solver:
                 hint = tm.model.proto.solution_hint
                 hint.vars.extend(range(len(start)))
                 hint.values.extend(start)
-                title = f"optimise ({phase})"
                 status, better = self.run(tm, title, self.remaining(), "soft")
                 values = better if better is not None else start
                 if status == cp_model.OPTIMAL or self.cancelled() or self.remaining() < SOFT_ROUND:
                     break
                 if not ours:
                     # CP-SAT's search alone stalled: the soft rules it still breaks are tried as hard
-                    # rules, and its search goes on from a better timetable found so (shc-2013). Not on
-                    # large models: the try builds its own beside this one.
-                    small = len(tm.model.proto.variables) <= LARGE_SOFT_MODEL
-                    promoted = (
-                        self.keep_broken_rules(tm, values, self.deadline, title)
-                        if self.may_promote and small
-                        else None
-                    )
+                    # rules, and its search goes on from a better timetable found so (shc-2013).
+                    if not (self.may_promote and small):
+                        break
+                    promoted = self.keep_broken_rules(tm, values, self.deadline, title)
                     if promoted is None:
                         break
                     start = values = promoted
@@ -552,7 +550,6 @@ class _Solver:
         all six hard, a score of 0."""
         before = tm.soft_score(values)
         keep, broken_by = set(self.promoted), values
-        tried = False
         while True:
             costs = rule_costs(tm, broken_by)
             skip = keep | tm.soft_minimum_rules
@@ -562,7 +559,6 @@ class _Solver:
             if not pick or budget < max(1.0, PROMOTE_PACE * (self.first_complete or 0.0)):
                 break
             keep |= pick
-            tried = True
             self.emit(
                 label,
                 self.total,
@@ -594,7 +590,7 @@ class _Solver:
                 force=True,
             )
         self.may_promote = False
-        if tried:
+        if keep != self.promoted:
             self.emit(
                 label,
                 self.total,
