@@ -6,6 +6,7 @@ import dataclasses
 import importlib
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 from ortools.sat.python import cp_model
 
@@ -199,6 +200,52 @@ def test_repair_gives_up_after_a_while_without_gain():
     started = time.monotonic()
     _, left, _ = repair.run(_place(tm), started + 30, None, give_up=0.5)
     assert left == 1 and time.monotonic() - started < 10
+
+
+def test_a_wide_neighbourhood_takes_two_rounds_of_sharing_people_on_two_days():
+    s = _gap_school()
+    tm = TimetableModel(s, BuildOptions(require_all=True))
+    repair = GapRepair(tm, s.rules, workers=8)
+    repair.random = SimpleNamespace(sample=lambda days, k: [2][:k])  # the other day is day 2
+    chosen = _place(tm)
+    spot = ((("teacher", "T1"),), 0, ())
+    repair.size = 2.0
+    lessons = {key[0] for key in repair.neighbourhood(chosen, spot)}
+    # T1 and the subgroups of Y1, on days 0 and 2.
+    assert lessons == {"1", "2", "4", "5"}
+    repair.size = 1.0
+    lessons = {key[0] for key in repair.neighbourhood(chosen, spot, wide=True)}
+    # Also T2, T3 and Y2, who share lessons 4, 5 and 8 with Y1; lesson 6 and 7 are theirs, on day 2.
+    assert lessons == {"1", "2", "4", "5", "6", "7"}
+
+
+def test_a_stalled_gap_repair_takes_every_second_step_wide_with_a_longer_limit(monkeypatch):
+    s = _gap_school()
+    relaxed = [dataclasses.replace(r, weight=99) for r in s.rules]
+    tm = TimetableModel(dataclasses.replace(s, rules=relaxed), BuildOptions(require_all=True))
+    repair = GapRepair(tm, s.rules, workers=8)
+    repair.score = lambda chosen: ((1,), [((("teacher", "T1"),), 0, ())])  # never better
+    monkeypatch.setattr(relax, "WIDE_AFTER", 2)
+    monkeypatch.setattr(relax, "WIDE_SECONDS", 0.7)
+    monkeypatch.setattr(relax, "SUBSOLVE_SECONDS", 0.3)
+    steps = []
+    neighbourhood, step = repair.neighbourhood, repair.step
+
+    def recording_neighbourhood(chosen, spot, wide=False):
+        steps.append([wide])
+        return neighbourhood(chosen, spot, wide)
+
+    def recording_step(chosen, free, seed, seconds, force=()):
+        steps[-1].append(seconds)
+        return step(chosen, free, seed, seconds, force)
+
+    repair.neighbourhood, repair.step = recording_neighbourhood, recording_step
+    started = time.monotonic()
+    repair.run(_place(tm), started + 30, None, give_up=3)
+    assert len(steps) >= 6
+    assert [wide for wide, _ in steps[:6]] == [False, False, True, False, True, False]
+    assert all(seconds <= (0.7 if wide else 0.3) for wide, seconds in steps)
+    assert any(seconds > 0.3 for wide, seconds in steps if wide)
 
 
 def test_fallback_keeps_what_it_can_of_the_closest_placement_and_places_the_rest():
