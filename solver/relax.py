@@ -56,10 +56,15 @@ Gymnasio with compact days 0.37 s and 0.52 s. Bethlen and German-100_and_0 need 
 
 QUICK_WORKERS = 2
 
-PLAIN_SEARCH = 60.0
-"""Seconds at most for CP-SAT's own search for a complete placement without compact days, per attempt.
-Longer than ``FIRST_SEARCH``: measured on FET's two Bethlen files, it places everything in 17-59 s
-(seven runs), where the placement repair that follows stalls about 36 periods short."""
+PLAIN_SEARCH = 120.0
+"""Seconds at most for CP-SAT's own search for a complete placement without compact days, per attempt
+(and half the time limit). Longer than ``FIRST_SEARCH``: measured on FET's two Bethlen files, it places
+everything in 17-59 s (seven runs), where the placement repair that follows stalls about 36 periods
+short. On a slower machine Bethlen took 53-58 s in two runs, and in a third missed the 60 s this was
+before: the placement repair and a second attempt found nothing in the rest of the 240 s."""
+
+PLAIN_SHARE = 0.5
+"""Share of the time limit for that search."""
 
 LIGHT_STEP_WORKERS = 4
 """Workers of one neighbourhood search of the gap repair, with a light presolve. Four runs each, medians
@@ -547,7 +552,7 @@ def place_everything(
         # Compact days get the quick search alone. Where they are found at all, it finds them (seeds
         # 0-5: liceo-scientifico 0.8-4.4 s, Oradea and Gymnasio under 1 s); Bethlen spent 7 s more on
         # 8 workers for nothing (75 s found them once in three seeds, at 65 s).
-        budget = min(brief, QUICK_SEARCH) if rules else min(time_limit * 0.25, PLAIN_SEARCH)
+        budget = min(brief, QUICK_SEARCH) if rules else min(time_limit * PLAIN_SHARE, PLAIN_SEARCH)
         light = [r for r in hard if r.type not in STRUCTURAL and r not in rules]
         tm = TimetableModel(dataclasses.replace(school, rules=light), BuildOptions(require_all=True))
         for rule in rules:
