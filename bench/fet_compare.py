@@ -101,6 +101,9 @@ def run_file(path: Path, limit: float, fet_limit: float) -> Row:
     if import_report(school).unsupported_hard:
         row.note = "unsupported hard constraints"
     if not timetable.complete:
+        # How far relax and repair got, when it ran: its last step.
+        steps = timetable.meta.get("warm_start") or []
+        row.note = "; ".join(x for x in [row.note, steps[-1] if steps else ""] if x)
         return row
     with tempfile.TemporaryDirectory(prefix="fet-lock-") as tmp:
         locked = Path(tmp) / path.name
