@@ -102,8 +102,9 @@ def run_file(path: Path, limit: float, fet_limit: float) -> Row:
         row.note = "unsupported hard constraints"
     if not timetable.complete:
         # How far relax and repair got, when it ran: its last step.
-        steps = timetable.meta.get("warm_start") or []
-        row.note = "; ".join(x for x in [row.note, steps[-1] if steps else ""] if x)
+        steps = timetable.meta.get("warm_start")
+        if steps:
+            row.note = "; ".join(filter(None, [row.note, steps[-1]]))
         return row
     with tempfile.TemporaryDirectory(prefix="fet-lock-") as tmp:
         locked = Path(tmp) / path.name
