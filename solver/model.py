@@ -115,6 +115,10 @@ class TimetableModel:
         self.breaks: set[Slot] = set(cal.breaks)
         self.lessons = self.school.active_lessons()
         self.subgroups = {x.id: sorted(self.school.lesson_subgroups(x)) for x in self.lessons}
+        self.people: dict[str, list[Resource]] = {
+            x.id: [("teacher", t) for t in x.teachers] + [("students", g) for g in self.subgroups[x.id]]
+            for x in self.lessons
+        }
         self.blocks: list[BlockVars] = []
         self.block_by_key: dict[tuple[str, int], BlockVars] = {}
         self.lesson_blocks: dict[str, list[BlockVars]] = {}
@@ -226,10 +230,10 @@ class TimetableModel:
         return list(choices)
 
     def resources_of(self, lesson: Lesson) -> list[Resource]:
-        """Teachers and student subgroups a lesson occupies (rooms depend on the option)."""
-        return [("teacher", t) for t in lesson.teachers] + [
-            ("students", s) for s in self.subgroups[lesson.id]
-        ]
+        """Teachers and student subgroups a lesson occupies (rooms depend on the option); one list per
+        lesson, shared by every caller, so never changed in place. The neighbourhood searches of
+        ``solver.relax`` ask for it tens of thousands of times a minute."""
+        return self.people[lesson.id]
 
     def covered(self, slot: Slot, length: int) -> tuple[Slot, ...]:
         """The slots a block of ``length`` starting at ``slot`` occupies (cached: called 10^5 times)."""

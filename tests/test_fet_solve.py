@@ -202,6 +202,53 @@ def test_repair_gives_up_after_a_while_without_gain():
     assert left == 1 and time.monotonic() - started < 10
 
 
+def test_a_search_moves_only_its_neighbourhood_and_the_fixed_model_follows_the_blocks_that_moved():
+    """Each search copies a model that holds every block where the placement has it, and frees its
+    neighbourhood in the copy; after a move, only the blocks that moved are rewritten in that model."""
+    s = _gap_school()
+    relaxed = [dataclasses.replace(r, weight=99) for r in s.rules]
+    tm = TimetableModel(dataclasses.replace(s, rules=relaxed), BuildOptions(require_all=True))
+    repair = GapRepair(tm, s.rules, workers=8)
+    chosen = _place(tm)
+    free = {key for key in chosen if key[0] in {"1", "2"}}
+    new, complete = repair.step(chosen, free, seed=0, seconds=10)
+    assert new is not None and complete
+    assert all(new[key] is chosen[key] for key in chosen if key not in free)
+    # T1's two gaps on the first day are gone: lessons 1 and 2 moved next to each other.
+    assert {new[key].slot for key in free} != {chosen[key].slot for key in free}
+
+    def fixed_at(placement):
+        variables = repair.fixed.proto.variables
+        return all(
+            list(variables[o.var.index].domain) == [int(o is placement[b.key])] * 2
+            for b in tm.blocks
+            for o in b.options
+        )
+
+    assert fixed_at(chosen)
+    rewritten = []
+    real_options = {key: tm.block_by_key[key].options for key in chosen}
+    for key in chosen:
+        tm.block_by_key[key].options = _Recording(real_options[key], key, rewritten)
+    repair.fixed_at(new)
+    for key, options in real_options.items():
+        tm.block_by_key[key].options = options
+    assert fixed_at(new)
+    assert set(rewritten) == {key for key in free if new[key] is not chosen[key]}
+
+
+class _Recording(list):
+    """A block's options that record when they are walked through."""
+
+    def __init__(self, options, key, walked):
+        super().__init__(options)
+        self.key, self.walked = key, walked
+
+    def __iter__(self):
+        self.walked.append(self.key)
+        return super().__iter__()
+
+
 def test_a_wide_neighbourhood_takes_two_rounds_of_sharing_people_on_two_days():
     s = _gap_school()
     tm = TimetableModel(s, BuildOptions(require_all=True))
