@@ -274,7 +274,7 @@ def test_a_stalled_gap_repair_takes_every_second_step_wide_with_a_longer_limit(m
     repair.score = lambda chosen: ((1,), [((("teacher", "T1"),), 0, ())])  # never better
     monkeypatch.setattr(relax, "WIDE_AFTER", 2)
     monkeypatch.setattr(relax, "WIDE_SECONDS", 0.7)
-    monkeypatch.setattr(relax, "SUBSOLVE_SECONDS", 0.3)
+    monkeypatch.setattr(GapRepair, "step_seconds", 0.3)
     steps = []
     neighbourhood, step = repair.neighbourhood, repair.step
 
