@@ -50,11 +50,22 @@ def ensure_fet() -> None:
 
 
 def read_list(path: Path) -> list[Path]:
+    """The .fet files a list names, one a line (absolute, or relative to FET's examples); ``#`` starts a
+    comment. A missing list or file ends the run before anything is measured, naming it."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        sys.exit(
+            f"cannot read the list of FET files {path}: {e}. Pass a list (one .fet file a line) as the argument"
+        )
     files = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in text.splitlines():
         line = line.strip()
         if line and not line.startswith("#"):
             files.append(Path(line) if Path(line).is_absolute() else EXAMPLES / line)
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        sys.exit(f"{path} names FET files that do not exist: {', '.join(missing)}. Fix or remove those lines")
     return files
 
 
