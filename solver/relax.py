@@ -256,6 +256,10 @@ def gap_excess(tm: TimetableModel, rules: list, chosen: dict[tuple[str, int], Op
     return excess, all_gaps
 
 
+_UNWRITTEN = object()
+"""A block ``Repair.fixed_at`` has not written yet: unlike None (unplaced), no placement matches it."""
+
+
 class Repair:
     """A large neighbourhood search of our own, from a placement towards a score of zero.
 
@@ -381,11 +385,10 @@ class Repair:
         if self.fixed is None:
             self.fixed = tm.model.clone()
             self.fixed.clear_hints()
-            self.fixed_as = {}
         variables = self.fixed.proto.variables
         for block in tm.blocks:
             current = chosen.get(block.key)
-            if block.key in self.fixed_as and self.fixed_as[block.key] is current:
+            if self.fixed_as.get(block.key, _UNWRITTEN) is current:
                 continue
             for opt in block.options:
                 domain = variables[opt.var.index].domain
