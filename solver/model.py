@@ -725,18 +725,17 @@ class TimetableModel:
                 self._same_day_adjacent(a, b)
 
     def _same_day_adjacent(self, a: BlockVars, b: BlockVars) -> None:
-        b_starts = self._starts(b)
-        b_ends: dict[Slot, list[cp_model.IntVar]] = defaultdict(list)
+        # Day -> (literal, start period, the period after it) of each option of ``b``.
+        b_on_day: dict[int, list[tuple[cp_model.IntVar, int, int]]] = defaultdict(list)
         for o in b.options:
-            b_ends[(o.slot[0], self._next_start(o.slot[0], o.slot[1] + b.length))].append(o.var)
-        for slot, lits in self._starts(a).items():
-            d, p = slot
-            after = (d, self._next_start(d, p + a.length))
-            fine = set(b_starts.get(after, []))
-            fine |= {v for (bd, nxt), vs in b_ends.items() if bd == d and nxt == p for v in vs}
-            wrong = [o.var for o in b.options if o.slot[0] == d and o.var not in fine]
+            d, p = o.slot
+            b_on_day[d].append((o.var, p, self._next_start(d, p + b.length)))
+        for (d, p), lits in self._starts(a).items():
+            after = self._next_start(d, p + a.length)
+            # On a's day, b starts right after a or ends right before it.
+            wrong = [v for v, start, follows in b_on_day.get(d, ()) if start != after and follows != p]
             if wrong:
-                self.model.add(sum(lits) + sum(wrong) <= 1)
+                self.model.add_at_most_one(lits + wrong)
 
     def _same(self, rule: Rule, key) -> None:
         """Every block of the set has the same ``key(start slot)`` (its start time, or its day)."""

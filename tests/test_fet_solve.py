@@ -150,6 +150,28 @@ def test_gap_repair_picks_a_day_in_proportion_to_its_excess_gaps():
     assert spots == [((("teacher", "T1"),), 0, ())] * 3
 
 
+def test_the_gap_repair_first_re_places_each_day_with_excess_gaps_within_that_day():
+    """The day pass: one search per day with excess gaps, the most first, freeing every block of that
+    day on that day only. T1's two gaps on the first day are gone without any block changing its day."""
+    s = _gap_school()
+    relaxed = [dataclasses.replace(r, weight=99) for r in s.rules]
+    tm = TimetableModel(dataclasses.replace(s, rules=relaxed), BuildOptions(require_all=True))
+    repair = GapRepair(tm, s.rules, workers=8)
+    searches = []
+    step = repair.step
+
+    def recording(chosen, free, seed, seconds, force=(), day=None):
+        searches.append((set(free), day))
+        return step(chosen, free, seed, seconds, force, day)
+
+    repair.step = recording
+    chosen = _place(tm)
+    repaired, left, steps = repair.run(chosen, time.monotonic() + 20, None)
+    assert left == 0 and steps == 1
+    assert searches == [({key for key, o in chosen.items() if o.slot[0] == 0}, 0)]
+    assert all(repaired[key].slot[0] == o.slot[0] for key, o in chosen.items())
+
+
 def test_placement_repair_places_every_block_from_none():
     s = import_fet(TINY)
     tm = TimetableModel(s, BuildOptions(require_all=False))
@@ -275,6 +297,7 @@ def test_a_stalled_gap_repair_takes_every_second_step_wide_with_a_longer_limit(m
     monkeypatch.setattr(relax, "WIDE_AFTER", 2)
     monkeypatch.setattr(relax, "WIDE_SECONDS", 0.7)
     monkeypatch.setattr(GapRepair, "step_seconds", 0.3)
+    monkeypatch.setattr(GapRepair, "day_pass", False)
     steps = []
     neighbourhood, step = repair.neighbourhood, repair.step
 
@@ -282,9 +305,9 @@ def test_a_stalled_gap_repair_takes_every_second_step_wide_with_a_longer_limit(m
         steps.append([wide])
         return neighbourhood(chosen, spot, wide)
 
-    def recording_step(chosen, free, seed, seconds, force=()):
+    def recording_step(chosen, free, seed, seconds, force=(), day=None):
         steps[-1].append(seconds)
-        return step(chosen, free, seed, seconds, force)
+        return step(chosen, free, seed, seconds, force, day)
 
     repair.neighbourhood, repair.step = recording_neighbourhood, recording_step
     started = time.monotonic()
