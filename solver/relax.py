@@ -13,8 +13,9 @@ in seconds. So:
    for each day with excess gaps, the most first, every block of that day is re-placed within the day
    (a small search, since each block keeps its day). Then pick a teacher or subgroup with too many gaps
    on a day, free every block on that day and another one of everyone it shares a block with, and let
-   CP-SAT re-place them with all other blocks fixed, minimising the excess gaps. When that stalls, every second search is wide: two rounds of people sharing blocks (see
-   ``Repair``). At zero every hard rule holds and the timetable is complete and valid.
+   CP-SAT re-place them with all other blocks fixed, minimising the excess gaps. When that stalls,
+   every second search is wide: two rounds of people sharing blocks (see ``Repair``). At zero every
+   hard rule holds and the timetable is complete and valid.
 
 Measured (2 cores, 8 workers): CP-SAT's own neighbourhood search from the step-1 placement needed 25 s
 for VietNamHungYen and was still at 186 violations after 35 s on Gymnasio; the focused neighbourhoods

@@ -76,6 +76,28 @@ def test_relax_and_repair_starts_again_when_step_one_places_nothing(tmp_path, mo
     assert warm.timetable is not None and check(s, warm.timetable).ok
 
 
+def test_the_gap_repair_searches_the_model_of_the_first_placement(tmp_path, monkeypatch):
+    """Step 1's model holds the gap rules as soft rules, so step 2 builds no model of its own."""
+    s = school(tmp_path)
+    built, repaired_in = [], []
+
+    class Counting(TimetableModel):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            built.append(self)
+
+    class Recording(GapRepair):
+        def __init__(self, tm, *args, **kwargs):
+            super().__init__(tm, *args, **kwargs)
+            repaired_in.append(tm)
+
+    monkeypatch.setattr(relax, "TimetableModel", Counting)
+    monkeypatch.setattr(relax, "GapRepair", Recording)
+    warm = relax.relax_and_repair(s, 20)
+    assert warm.timetable is not None and check(s, warm.timetable).ok
+    assert len(built) == 1 and repaired_in == built
+
+
 def test_step_one_searches_first_on_two_workers_with_a_light_presolve(tmp_path, monkeypatch):
     s = school(tmp_path)
     runs = []
