@@ -15,9 +15,9 @@
    then explain every unplaced block.
 3. **Soft rules.** The full model with soft rules, the soft score as objective and the previous
    solution as a complete hint. The search stops at the time limit, when the score is proven optimal,
-   or when it has not improved for ``stall_seconds``. After relax and repair, our own neighbourhood
-   searches come first. When they stall, or CP-SAT's search where it runs alone, the costliest soft rules
-   still broken are tried as hard rules, in a new search from nothing (``keep_broken_rules``).
+   or when it has not improved for ``stall_seconds``. Our own neighbourhood searches come first
+   (``SoftRepair``), except in deterministic mode. When they stall, the costliest soft rules still
+   broken are tried as hard rules, in a new search from nothing (``keep_broken_rules``).
 
 Every model is built afresh by ``solver.model.TimetableModel``; nothing is added twice on a rebuild.
 """
@@ -95,9 +95,17 @@ SOFT_ROUND = 10.0
 """Seconds left at least for another round of our neighbourhood searches and CP-SAT's, after a round
 that lowered the soft score."""
 
+FIRST_SOFT_SEARCH = 2.0
+"""Seconds of CP-SAT's own search for soft rules before ours, on a model of ``SMALL_SOFT_MODEL``
+variables at most: enough to prove a small school's optimum. On the 914-period demo (46,266 variables)
+it cost more than it gave: seeds 1-3, 5,220, 5,440 and 4,730 after 30 s against 4,090, 4,440 and 2,310
+without."""
+
+SMALL_SOFT_MODEL = 10_000
+
 SOFT_REPAIR_SHARE = 0.7
-"""Share of the time left for soft rules that goes to our own neighbourhood searches (``soft_repair``)
-when relax and repair found the first timetable; CP-SAT's own search has the rest."""
+"""Share of the time left for soft rules that goes to our own neighbourhood searches (``soft_repair``);
+CP-SAT's own search has the rest."""
 
 
 @dataclass
@@ -468,38 +476,29 @@ class _Solver:
         given as a complete hint. It is also the result when the search finds nothing better in time.
         """
         status = cp_model.UNKNOWN
-        values = start = self.evaluate(tm, found)
-        if start is not None and tm.penalties and not self.cancelled() and self.remaining() > 0.05:
+        values = self.evaluate(tm, found)
+        if values is not None and tm.penalties and not self.cancelled() and self.remaining() > 0.05:
             tm.minimize_soft()
-            ours = bool(self.warm_start) and not self.options.deterministic
             title = f"optimise ({phase})"
-            # Not on large models: a try of broken rules as hard ones builds its own beside this one.
-            small = len(tm.model.proto.variables) <= LARGE_SOFT_MODEL
-            while True:
+            variables = len(tm.model.proto.variables)
+            if variables > LARGE_SOFT_MODEL:
+                # A try of broken rules as hard ones builds its own model beside this one.
+                self.may_promote = False
+            # Our neighbourhood searches, on every school but in deterministic mode; on a small one, after
+            # a brief search of CP-SAT's that proves its optimum at once. Where CP-SAT's search ran alone
+            # before (no relax and repair), ours end far lower: the 914-period demo, seeds 1-3, 4,090,
+            # 4,440 and 2,310 against 18,320 (median) after 30 s; the 2,000-period demo, seed 1, 590
+            # against 24,790 after 120 s; shc-2013, seeds 0-1, 0 at 40-45 s against 97-194 after 200 s.
+            ours = not self.options.deterministic
+            if not ours or variables <= SMALL_SOFT_MODEL:
+                status, values = self.soft_search(tm, values, title, FIRST_SOFT_SEARCH if ours else None)
+            while ours and status != cp_model.OPTIMAL and not self.cancelled() and self.remaining() > 0.05:
                 before = tm.soft_score(values)
-                if ours:
-                    start = values = self.soft_repair(tm, values, phase)
-                tm.model.clear_hints()
-                hint = tm.model.proto.solution_hint
-                hint.vars.extend(range(len(start)))
-                hint.values.extend(start)
-                status, better = self.run(tm, title, self.remaining(), "soft")
-                values = better if better is not None else start
-                if status == cp_model.OPTIMAL or self.cancelled() or self.remaining() < SOFT_ROUND:
-                    break
-                if not ours:
-                    # CP-SAT's search alone stalled: the soft rules it still breaks are tried as hard
-                    # rules, and its search goes on from a better timetable found so (shc-2013).
-                    if not (self.may_promote and small):
-                        break
-                    promoted = self.keep_broken_rules(tm, values, self.deadline, title)
-                    if promoted is None:
-                        break
-                    start = values = promoted
-                    continue
-                # Our neighbourhoods may still find more from CP-SAT's result (liceo-scientifico: 3,181
-                # at the end of the first round, 43 s left unused).
-                if tm.soft_score(values) >= before:
+                values = self.soft_repair(tm, values, phase)
+                status, values = self.soft_search(tm, values, title)
+                # Another round while a round lowers the score: our neighbourhoods may still find more
+                # from CP-SAT's result (liceo-scientifico: 3,181 at the end of the first round, 43 s left).
+                if self.remaining() < SOFT_ROUND or tm.soft_score(values) >= before:
                     break
         if self.cancelled():
             label = "cancelled"
@@ -508,6 +507,19 @@ class _Solver:
         else:
             label = "feasible"
         return self.timetable(tm, values, phase, label)
+
+    def soft_search(
+        self, tm: TimetableModel, values: list[int], title: str, budget: float | None = None
+    ) -> tuple[int, list[int]]:
+        """CP-SAT's own search for a lower soft score from the full solution ``values``, for ``budget``
+        seconds at most (else the time left): its status and the best full solution."""
+        tm.model.clear_hints()
+        hint = tm.model.proto.solution_hint
+        hint.vars.extend(range(len(values)))
+        hint.values.extend(values)
+        seconds = self.remaining() if budget is None else min(budget, self.remaining())
+        status, better = self.run(tm, title, seconds, "soft")
+        return status, better if better is not None else values
 
     def soft_repair(self, tm: TimetableModel, values: list[int], phase: str) -> list[int]:
         """Lower the soft score by neighbourhood searches of our own (``solver.relax.SoftRepair``) for a

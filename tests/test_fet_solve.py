@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
 from ortools.sat.python import cp_model
 
 from solver import relax
@@ -356,31 +357,92 @@ def test_fallback_keeps_what_it_can_of_the_closest_placement_and_places_the_rest
     assert check(s, timetable).ok
 
 
-def test_soft_optimisation_goes_another_round_while_a_round_lowers_the_score():
-    """After CP-SAT's search stalls, our neighbourhood searches start again from its result, for as long as
-    a round (ours, then CP-SAT's) lowers the soft score and time is left."""
+# ``solver.solve`` is also the name of the solve function, which ``solver`` exports.
+solve_module = importlib.import_module("solver.solve")
+
+
+def _soft_gap_school():
     s = _gap_school()
-    s = dataclasses.replace(s, rules=[dataclasses.replace(r, weight=5) for r in s.rules])
+    return dataclasses.replace(s, rules=[dataclasses.replace(r, weight=5) for r in s.rules])
+
+
+def test_soft_optimisation_goes_another_round_while_a_round_lowers_the_score():
+    """After a brief search of CP-SAT's, our neighbourhood searches, then CP-SAT's search from their
+    result; another round starts from that for as long as a round lowers the soft score and time is
+    left."""
+    s = _soft_gap_school()
     engine = _Solver(s, SolveOptions(time_limit=60), None, None)
-    engine.warm_start = ["placed"]
     tm = TimetableModel(s, BuildOptions(require_all=True))
     found = {key: (o.slot, o.room, o.pool) for key, o in _place(tm).items()}
     penalty = tm.objective_terms()[0][0].index
-    rounds = []
+    calls, rounds = [], []
 
     def ours(tm, values, phase):
+        calls.append("ours")
         rounds.append(values[penalty])
         return values
 
     def cp_sat(tm, phase, budget, mode):
-        values = list(engine.evaluate(tm, found))
+        calls.append(("cp-sat", budget))
+        values = list(tm.model.proto.solution_hint.values)
         # The first round lowers the score by one point, the second finds nothing better.
-        values[penalty] = max(rounds[-1] - 1, 0) if len(rounds) == 1 else rounds[-1]
+        if len(rounds) == 1:
+            values[penalty] = max(rounds[-1] - 1, 0)
         return cp_model.FEASIBLE, values
 
     engine.soft_repair, engine.run = ours, cp_sat
     engine.optimise(tm, found, "complete")
+    assert calls[0] == ("cp-sat", solve_module.FIRST_SOFT_SEARCH)
+    assert [c if c == "ours" else "cp-sat" for c in calls[1:]] == ["ours", "cp-sat", "ours", "cp-sat"]
     assert len(rounds) == 2 and rounds[1] == rounds[0] - 1
+
+
+def test_on_a_larger_school_our_neighbourhood_searches_come_first(monkeypatch):
+    monkeypatch.setattr(solve_module, "SMALL_SOFT_MODEL", 0)
+    s = _soft_gap_school()
+    engine = _Solver(s, SolveOptions(time_limit=60), None, None)
+    tm = TimetableModel(s, BuildOptions(require_all=True))
+    found = {key: (o.slot, o.room, o.pool) for key, o in _place(tm).items()}
+    calls = []
+
+    def ours(tm, values, phase):
+        calls.append("ours")
+        return values
+
+    def cp_sat(tm, phase, budget, mode):
+        calls.append("cp-sat")
+        return cp_model.OPTIMAL, list(tm.model.proto.solution_hint.values)
+
+    engine.soft_repair, engine.run = ours, cp_sat
+    engine.optimise(tm, found, "complete")
+    assert calls == ["ours", "cp-sat"]
+
+
+def test_a_small_school_whose_optimum_cp_sat_proves_at_once_skips_our_neighbourhood_searches():
+    s = _soft_gap_school()
+    engine = _Solver(s, SolveOptions(time_limit=60), None, None)
+    tm = TimetableModel(s, BuildOptions(require_all=True))
+    found = {key: (o.slot, o.room, o.pool) for key, o in _place(tm).items()}
+    engine.soft_repair = lambda *a: pytest.fail("our searches ran after a proven optimum")
+    result = engine.optimise(tm, found, "complete")
+    assert result.status == "optimal" and check(s, result).score == 0
+
+
+def test_in_deterministic_mode_the_soft_phase_is_cp_sat_search_alone():
+    s = _soft_gap_school()
+    engine = _Solver(s, SolveOptions(time_limit=60, deterministic=True), None, None)
+    tm = TimetableModel(s, BuildOptions(require_all=True))
+    found = {key: (o.slot, o.room, o.pool) for key, o in _place(tm).items()}
+    budgets = []
+
+    def cp_sat(tm, phase, budget, mode):
+        budgets.append(budget)
+        return cp_model.FEASIBLE, list(tm.model.proto.solution_hint.values)
+
+    engine.soft_repair = lambda *a: pytest.fail("our searches ran in deterministic mode")
+    engine.run = cp_sat
+    engine.optimise(tm, found, "complete")
+    assert len(budgets) == 1 and budgets[0] > solve_module.FIRST_SOFT_SEARCH
 
 
 def test_broken_soft_rules_are_tried_as_hard_rules_and_kept_when_that_lowers_the_score():
@@ -418,38 +480,6 @@ def test_soft_rules_that_cannot_be_hard_stay_soft_and_are_not_tried_again():
     assert "kept as soft rules: no better timetable" in said
     # The search then ran on to its deadline (a share of the time left), the rule still soft.
     assert time.monotonic() - started > 5
-
-
-# ``solver.solve`` is also the name of the solve function, which ``solver`` exports.
-solve_module = importlib.import_module("solver.solve")
-
-
-def _soft_gap_school():
-    s = _gap_school()
-    return dataclasses.replace(s, rules=[dataclasses.replace(r, weight=5) for r in s.rules])
-
-
-def test_a_stalled_cp_sat_search_alone_is_followed_by_a_try_of_its_broken_rules_as_hard_ones():
-    """Without relax and repair the soft phase is CP-SAT's search alone; when it stalls, the soft rules
-    its timetable breaks are tried as hard rules, and its search goes on from the better timetable."""
-    s = _soft_gap_school()
-    engine = _Solver(s, SolveOptions(time_limit=60), None, None)
-    engine.first_complete = 0.1
-    tm = TimetableModel(s, BuildOptions(require_all=True))
-    found = {key: (o.slot, o.room, o.pool) for key, o in _place(tm).items()}
-    started_from = []
-
-    def cp_sat(tm, phase, budget, mode):
-        hint = list(tm.model.proto.solution_hint.values)
-        started_from.append(tm.soft_score(hint))
-        # Stalled at once from the first timetable; proven optimal from the second.
-        return (cp_model.FEASIBLE if len(started_from) == 1 else cp_model.OPTIMAL), hint
-
-    engine.run = cp_sat
-    result = engine.optimise(tm, found, "complete")
-    assert started_from == [15, 0]
-    assert engine.promoted == {"day", "week"}
-    assert result.complete and check(s, result).score == 0
 
 
 def test_a_try_that_finds_no_better_timetable_leads_to_one_with_the_rules_its_timetable_breaks(monkeypatch):
