@@ -486,9 +486,9 @@ class _Solver:
                 self.may_promote = False
             # Our neighbourhood searches, on every school but in deterministic mode; on a small one, after
             # a brief search of CP-SAT's that proves its optimum at once. Where CP-SAT's search ran alone
-            # before (no relax and repair), ours end far lower: the 914-period demo, seeds 1-3, 4,090,
-            # 4,440 and 2,310 against 18,320 (median) after 30 s; the 2,000-period demo, seed 1, 590
-            # against 24,790 after 120 s; shc-2013, seeds 0-1, 0 at 40-45 s against 97-194 after 200 s.
+            # before (no relax and repair), ours end far lower: the 914-period demo, medians of seeds 1-3,
+            # 4,000 against 18,320 after 30 s; the 2,000-period demo, seed 1, 1,140 against 24,790 after
+            # 120 s; shc-2013, seeds 0-1, 0 at 40-45 s against 97-194 after 200 s.
             ours = not self.options.deterministic
             if not ours or variables <= SMALL_SOFT_MODEL:
                 status, values = self.soft_search(tm, values, title, FIRST_SOFT_SEARCH if ours else None)
