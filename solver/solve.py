@@ -102,6 +102,7 @@ it cost more than it gave: seeds 1-3, 5,220, 5,440 and 4,730 after 30 s against 
 without."""
 
 SMALL_SOFT_MODEL = 10_000
+"""Variables of the full model up to which CP-SAT's own search comes before ours (``FIRST_SOFT_SEARCH``)."""
 
 SOFT_REPAIR_SHARE = 0.7
 """Share of the time left for soft rules that goes to our own neighbourhood searches (``soft_repair``);

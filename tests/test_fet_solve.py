@@ -366,14 +366,20 @@ def _soft_gap_school():
     return dataclasses.replace(s, rules=[dataclasses.replace(r, weight=5) for r in s.rules])
 
 
+def _soft_phase(**options):
+    """The engine, full model and a complete placement of ``_soft_gap_school``, for its soft phase."""
+    s = _soft_gap_school()
+    engine = _Solver(s, SolveOptions(time_limit=60, **options), None, None)
+    tm = TimetableModel(s, BuildOptions(require_all=True))
+    found = {key: (o.slot, o.room, o.pool) for key, o in _place(tm).items()}
+    return s, engine, tm, found
+
+
 def test_soft_optimisation_goes_another_round_while_a_round_lowers_the_score():
     """After a brief search of CP-SAT's, our neighbourhood searches, then CP-SAT's search from their
     result; another round starts from that for as long as a round lowers the soft score and time is
     left."""
-    s = _soft_gap_school()
-    engine = _Solver(s, SolveOptions(time_limit=60), None, None)
-    tm = TimetableModel(s, BuildOptions(require_all=True))
-    found = {key: (o.slot, o.room, o.pool) for key, o in _place(tm).items()}
+    _, engine, tm, found = _soft_phase()
     penalty = tm.objective_terms()[0][0].index
     calls, rounds = [], []
 
@@ -399,10 +405,7 @@ def test_soft_optimisation_goes_another_round_while_a_round_lowers_the_score():
 
 def test_on_a_larger_school_our_neighbourhood_searches_come_first(monkeypatch):
     monkeypatch.setattr(solve_module, "SMALL_SOFT_MODEL", 0)
-    s = _soft_gap_school()
-    engine = _Solver(s, SolveOptions(time_limit=60), None, None)
-    tm = TimetableModel(s, BuildOptions(require_all=True))
-    found = {key: (o.slot, o.room, o.pool) for key, o in _place(tm).items()}
+    _, engine, tm, found = _soft_phase()
     calls = []
 
     def ours(tm, values, phase):
@@ -419,20 +422,14 @@ def test_on_a_larger_school_our_neighbourhood_searches_come_first(monkeypatch):
 
 
 def test_a_small_school_whose_optimum_cp_sat_proves_at_once_skips_our_neighbourhood_searches():
-    s = _soft_gap_school()
-    engine = _Solver(s, SolveOptions(time_limit=60), None, None)
-    tm = TimetableModel(s, BuildOptions(require_all=True))
-    found = {key: (o.slot, o.room, o.pool) for key, o in _place(tm).items()}
+    s, engine, tm, found = _soft_phase()
     engine.soft_repair = lambda *a: pytest.fail("our searches ran after a proven optimum")
     result = engine.optimise(tm, found, "complete")
     assert result.status == "optimal" and check(s, result).score == 0
 
 
 def test_in_deterministic_mode_the_soft_phase_is_cp_sat_search_alone():
-    s = _soft_gap_school()
-    engine = _Solver(s, SolveOptions(time_limit=60, deterministic=True), None, None)
-    tm = TimetableModel(s, BuildOptions(require_all=True))
-    found = {key: (o.slot, o.room, o.pool) for key, o in _place(tm).items()}
+    _, engine, tm, found = _soft_phase(deterministic=True)
     budgets = []
 
     def cp_sat(tm, phase, budget, mode):
@@ -446,8 +443,7 @@ def test_in_deterministic_mode_the_soft_phase_is_cp_sat_search_alone():
 
 
 def test_broken_soft_rules_are_tried_as_hard_rules_and_kept_when_that_lowers_the_score():
-    s = _gap_school()
-    s = dataclasses.replace(s, rules=[dataclasses.replace(r, weight=5) for r in s.rules])
+    s = _soft_gap_school()
     engine = _Solver(s, SolveOptions(time_limit=60), None, None)
     engine.first_complete = 0.1
     tm = TimetableModel(s, BuildOptions(require_all=True))
