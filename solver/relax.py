@@ -60,9 +60,15 @@ QUICK_SEARCH = 5.0
 each of the longer searches below. With two workers CP-SAT's feasibility jump, which finds the first
 placement on every file where one was found, has a core to itself. Medians of 7 seeds, against 8 workers
 with full presolve: Brazil 0.26 s (2.1), VietNamHungYen 0.24 s (1.1), WTHS 0.67 s (4.1); Oradea and
-Gymnasio with compact days 0.37 s and 0.52 s. Bethlen and German-100_and_0 need the full portfolio."""
+Gymnasio with compact days 0.37 s and 0.52 s. Bethlen and German-100_and_0 need the full portfolio.
+Without ``QUICK_LEFT_OUT``, whole solves to the first complete timetable (medians of seeds 0-4) took
+longer on shc-2013 (5.3 s against 4.4 s, 10.7 s at most against 4.7 s) and WTHS (3.8 s against 3.0 s)."""
 
 QUICK_WORKERS = 2
+
+QUICK_LEFT_OUT = ["feasibility_pump", "rins/rens"]
+"""Subsolvers left out of the quick search: with two workers they share the second core with the
+feasibility jump, and the pump alone took up to 1.7 s of it on shc-2013."""
 
 PLAIN_SEARCH = 120.0
 """Seconds at most for CP-SAT's own search for a complete placement without compact days, per attempt
@@ -168,8 +174,7 @@ def _run(
     solver.parameters.max_time_in_seconds = max(seconds, 0.1)
     solver.parameters.num_workers = workers
     if quick:
-        solver.parameters.num_workers = QUICK_WORKERS
-        light_presolve(solver.parameters)
+        quick_search(solver.parameters)
     solver.parameters.random_seed = seed
     solver.parameters.catch_sigint_signal = False
     if core:
@@ -193,6 +198,13 @@ def _run(
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return solver
     return None
+
+
+def quick_search(parameters) -> None:
+    """The parameters of the quick search (``QUICK_SEARCH``)."""
+    parameters.num_workers = QUICK_WORKERS
+    light_presolve(parameters)
+    parameters.ignore_subsolvers.extend(QUICK_LEFT_OUT)
 
 
 def light_presolve(parameters) -> None:
