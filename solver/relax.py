@@ -77,6 +77,17 @@ everything in 17-59 s (seven runs), where the placement repair that follows stal
 short. On a slower machine Bethlen took 53-58 s in two runs, and in a third missed the 60 s this was
 before: the placement repair and a second attempt found nothing in the rest of the 240 s."""
 
+PLAIN_WORKERS = 4
+"""Workers of that search: CP-SAT's SAT search without LP (``PLAIN_SUBSOLVERS``) and the feasibility
+jump, which found every first placement of Bethlen and German-100_and_0 in the full portfolio. With 2
+cores the other subsolvers of 8 workers only took CPU from them. Seeds 0-2 on Bethlen: 13-27 s against
+31-52 s with the full portfolio; German-100_and_0 within 150 s: seeds 0-5, 4 of 6 (30-98 s) against 2
+(114 s), then 46 and 64 s for seeds 1-2 without the subsolvers of ``QUICK_LEFT_OUT``. Whole solves of
+Bethlen, three each: placed at 31-36 s against 42-47 s, first complete timetable 34-47 s against
+49-52 s."""
+
+PLAIN_SUBSOLVERS = ["no_lp", "quick_restart_no_lp"]
+
 PLAIN_SHARE = 0.5
 """Share of the time limit for that search."""
 
@@ -168,13 +179,19 @@ def _run(
     core: bool = False,
     seed: int = 0,
     quick: bool = False,
+    plain: bool = False,
 ):
-    """CP-SAT's search, stopped by ``cancel``; ``quick`` runs it as ``QUICK_SEARCH`` describes."""
+    """CP-SAT's search, stopped by ``cancel``; ``quick`` runs it as ``QUICK_SEARCH`` describes, ``plain``
+    as ``PLAIN_WORKERS`` does."""
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = max(seconds, 0.1)
     solver.parameters.num_workers = workers
     if quick:
         quick_search(solver.parameters)
+    if plain:
+        solver.parameters.num_workers = min(workers, PLAIN_WORKERS)
+        solver.parameters.subsolvers.extend(PLAIN_SUBSOLVERS)
+        solver.parameters.ignore_subsolvers.extend(QUICK_LEFT_OUT)
     solver.parameters.random_seed = seed
     solver.parameters.catch_sigint_signal = False
     if core:
@@ -647,7 +664,7 @@ def place_everything(
         solver = _run(tm.model, quick, workers, cancel, seed=seed, quick=True)
         if solver is None and budget > quick:
             tm.fill_full_weeks()
-            solver = _run(tm.model, budget - quick, workers, cancel, seed=seed)
+            solver = _run(tm.model, budget - quick, workers, cancel, seed=seed, plain=True)
         what = f"without {len(structural)} gap rule(s)" + (", with compact days" if rules else "")
         if solver is not None:
             note(f"{what}: placed at {time.monotonic() - start:.1f} s", True)
