@@ -60,7 +60,7 @@ QUICK_SEARCH = 5.0
 each of the longer searches below. With two workers CP-SAT's feasibility jump, which finds the first
 placement on every file where one was found, has a core to itself. Medians of 7 seeds, against 8 workers
 with full presolve: Brazil 0.26 s (2.1), VietNamHungYen 0.24 s (1.1), WTHS 0.67 s (4.1); Oradea and
-Gymnasio with compact days 0.37 s and 0.52 s. Bethlen and German-100_and_0 need the full portfolio.
+Gymnasio with compact days 0.37 s and 0.52 s. Bethlen and German-100_and_0 need the longer search (``PLAIN_WORKERS``).
 Without ``QUICK_LEFT_OUT``, whole solves to the first complete timetable (medians of seeds 0-4) took
 longer on shc-2013 (5.3 s against 4.4 s, 10.7 s at most against 4.7 s) and WTHS (3.8 s against 3.0 s)."""
 
