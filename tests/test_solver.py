@@ -10,6 +10,7 @@ from dataclasses import replace
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from ortools.sat.python import cp_model
 
 from solver.checker import check
 from solver.domain import (
@@ -27,6 +28,7 @@ from solver.domain import (
     Timetable,
 )
 from solver.model import BuildOptions, TimetableModel
+from solver.relax import add_busy_periods, compact_early_rules
 from solver.solve import QUICK_TRIES, InvalidSchool, Progress, SolveOptions, _Solver, solve
 
 FAST = SolveOptions(time_limit=20, stall_seconds=5)
@@ -121,6 +123,39 @@ def test_groups_of_one_division_may_run_together_but_not_across_divisions():
     tt, report = solved(school)
     assert tt.complete and report.ok
     assert at(tt, "h1") == at(tt, "h2") and at(tt, "f") == at(tt, "g") and at(tt, "h1") != at(tt, "f")
+
+
+def test_subgroups_nearly_filling_their_week_are_busy_but_at_the_end_of_a_day():
+    # A takes 7 of 8 periods, with no gaps and an early start: its free period ends a day.
+    lessons = [
+        L("a", ["T1"], ["A"], [1, 1, 1], min_days_apart=0),
+        L("b", ["T2"], ["A"], [1, 1], min_days_apart=0),
+        L("c", ["T3"], ["A"], [2]),
+    ]
+    rules = [
+        Rule("gaps", "max_gaps_per_week", "group", "A", HARD, {"max": 0}),
+        Rule("early", "early_start", "group", "A", HARD, {"max_second_hour": 0}),
+    ]
+    school = make_school(lessons, days=2, periods=4, rules=rules)
+    [early] = compact_early_rules(school, rules)
+
+    def busy_periods(rule) -> set:
+        tm = TimetableModel(replace(school, rules=[]), BuildOptions(soft=False))
+        assert add_busy_periods(tm, rule) == 1
+        solver = cp_model.CpSolver()
+        assert solver.solve(tm.model) == cp_model.OPTIMAL
+        return {
+            c
+            for b, o in tm.chosen(list(solver.response_proto.solution))
+            for c in tm.covered(o.slot, b.length)
+        }
+
+    assert {(d, p) for d in range(2) for p in range(3)} <= busy_periods(early)
+    # With one late start allowed, the first period of a day may be free instead.
+    late = replace(early, params={"max_second_hour": 1})
+    assert {(d, p) for d in range(2) for p in (1, 2)} <= busy_periods(late)
+    tt, report = solved(school)
+    assert tt.complete and report.ok
 
 
 def test_rooms_one_allowed_room_per_block_and_no_room_clash():
