@@ -339,18 +339,25 @@ class TimetableModel:
         if not self.options.require_all:
             return 0
         full = 0
-        for res, uses in self.uses.items():
+        for res in self.uses:
             if res[0] not in ("teacher", "students"):
                 continue
-            load = sum(b.length for b in {b.key: b for b, _ in uses}.values())
             slots = self.occupancy[res]
-            if load != len(slots):
+            if self.load(res) != len(slots):
                 continue
             full += 1
             for literals in slots.values():
-                if self.first_time(("full", *sorted(v.index for v in literals))):
-                    self.model.add_exactly_one(literals)
+                self.require_busy(literals)
         return full
+
+    def load(self, res: Resource) -> int:
+        """Periods of lessons of a teacher, subgroup or room."""
+        return sum(b.length for b in {b.key: b for b, _ in self.uses.get(res, [])}.values())
+
+    def require_busy(self, literals: list) -> None:
+        """Exactly one of the options covering a period is taken (once per set of options)."""
+        if literals and self.first_time(("full", *sorted(v.index for v in literals))):
+            self.model.add_exactly_one(literals)
 
     def add_days_apart(self) -> None:
         """Blocks of one lesson fall at least ``min_days_apart`` days apart; blocks never overlap."""
@@ -479,6 +486,11 @@ class TimetableModel:
             self._day_busy[key] = var
         return self._day_busy[key]
 
+    def open_periods(self, res: Resource, day: int) -> list[int]:
+        """The periods of a day, in order, without breaks and the resource's hard-unavailable ones."""
+        off = self.breaks | self.forbidden.get(res, set())
+        return [p for p in range(self.n_periods) if (day, p) not in off]
+
     def gaps_on_day(self, res: Resource, day: int) -> cp_model.IntVar:
         """Free periods between the first and last busy period of the day.
 
@@ -490,10 +502,7 @@ class TimetableModel:
         if key in self._gaps:
             return self._gaps[key]
         model = self.model
-        forbidden = self.forbidden.get(res, set())
-        periods = [
-            p for p in range(self.n_periods) if (day, p) not in self.breaks and (day, p) not in forbidden
-        ]
+        periods = self.open_periods(res, day)
         occupied = self.occupancy.get(res, {})
         periods_used = [p for p in periods if occupied.get((day, p))]
         var = model.new_int_var(0, max(len(periods) - 2, 0), f"gaps[{res[0]}:{res[1]},{day}]")

@@ -8,7 +8,8 @@ in seconds. So:
    gaps at all and an early start keep that exactly, as compact days (``add_compact_days``). CP-SAT's own
    search first, with compact days (``QUICK_SEARCH``) and then with only the busy periods they imply
    (``PLAIN_SEARCH``, ``add_busy_periods``); when it finds nothing, as many periods as it places quickly
-   and ``PlacementRepair`` for the rest (``place_everything``). When that fails too, step 1 starts again with other seeds.
+   and ``PlacementRepair`` for the rest (``place_everything``). When that fails too, step 1 starts again
+   with other seeds.
 2. repair the gap rules by a large neighbourhood search of our own (``GapRepair``). First a day pass:
    for each day with excess gaps, the most first, every block of that day is re-placed within the day
    (a small search, since each block keeps its day). Then pick a teacher or subgroup with too many gaps
@@ -60,7 +61,8 @@ QUICK_SEARCH = 5.0
 each of the longer searches below. With two workers CP-SAT's feasibility jump, which finds the first
 placement on every file where one was found, has a core to itself. Medians of 7 seeds, against 8 workers
 with full presolve: Brazil 0.26 s (2.1), VietNamHungYen 0.24 s (1.1), WTHS 0.67 s (4.1); Oradea and
-Gymnasio with compact days 0.37 s and 0.52 s. Bethlen and German-100_and_0 need the longer search (``PLAIN_WORKERS``).
+Gymnasio with compact days 0.37 s and 0.52 s. Bethlen and German-100_and_0 need the longer search
+(``PLAIN_WORKERS``).
 Without ``QUICK_LEFT_OUT``, whole solves to the first complete timetable (medians of seeds 0-4) took
 longer on shc-2013 (5.3 s against 4.4 s, 10.7 s at most against 4.7 s) and WTHS (3.8 s against 3.0 s)."""
 
@@ -146,10 +148,9 @@ def add_compact_days(tm: TimetableModel, rule) -> None:
         occupied = tm.occupancy.get(res, {})
         if not occupied:
             continue
-        off = tm.breaks | tm.forbidden.get(res, set())
         late_days = []
         for d in range(tm.n_days):
-            cells = [sum(occupied.get((d, p), [])) for p in range(tm.n_periods) if (d, p) not in off]
+            cells = [sum(occupied.get((d, p), [])) for p in tm.open_periods(res, d)]
             for i in range(1, len(cells) - 1):
                 model.add(cells[i] >= cells[i + 1])
             if len(cells) > 1:
@@ -170,27 +171,24 @@ def add_busy_periods(tm: TimetableModel, rule) -> int:
     found a placement with seeds 0-2 in 36-98 s, without a student gap, and the gap repair went on from
     each to none in 3-74 s. Without them, none of 11 repair runs from three placements reached zero
     in 50-120 s, and 10 ended with gaps in the fifth classes, whose five subgroups share every period
-    of the week but one; with compact days the search found no placement in 150 s (seeds 0-1). Whole solves of German-100_and_0: complete at 58 and 102 s in two of three
-    runs (before: one of four). Bethlen, two runs each: complete at 23-26 s against 32-48 s.
+    of the week but one; with compact days the search found no placement in 150 s (seeds 0-1). Whole
+    solves of German-100_and_0: complete in 6 of 7 runs, at 58-120 s (before: one of four). Bethlen, two
+    runs each: complete at 23-26 s against 32-48 s.
     """
     late = int(rule.params["max_second_hour"]) > 0
     count = 0
     for res in tm.targets(rule):
         occupied = tm.occupancy.get(res, {})
-        uses = tm.uses.get(res, [])
-        if not occupied or not uses:
+        if not occupied:
             continue
-        off = tm.breaks | tm.forbidden.get(res, set())
-        days = [[(d, p) for p in range(tm.n_periods) if (d, p) not in off] for d in range(tm.n_days)]
-        free = sum(map(len, days)) - sum(b.length for b in {b.key: b for b, _ in uses}.values())
+        days = [[(d, p) for p in tm.open_periods(res, d)] for d in range(tm.n_days)]
+        free = sum(map(len, days)) - tm.load(res)
         busy = [cell for cells in days for cell in cells[int(late) : len(cells) - free]]
         if not busy:
             continue
         count += 1
         for cell in busy:
-            literals = occupied.get(cell, [])
-            if literals and tm.first_time(("full", *sorted(v.index for v in literals))):
-                tm.model.add_exactly_one(literals)
+            tm.require_busy(occupied.get(cell, []))
     return count
 
 
@@ -300,14 +298,9 @@ def gap_excess(tm: TimetableModel, rules: list, chosen: dict[tuple[str, int], Op
             cells = busy.get(res)
             if not cells:
                 continue
-            off = tm.breaks | tm.forbidden.get(res, set())
             gaps = {}
             for d in range(tm.n_days):
-                on = [
-                    i
-                    for i, p in enumerate(q for q in range(tm.n_periods) if (d, q) not in off)
-                    if (d, p) in cells
-                ]
+                on = [i for i, p in enumerate(tm.open_periods(res, d)) if (d, p) in cells]
                 if len(on) > 1 and on[-1] - on[0] + 1 > len(on):
                     gaps[d] = on[-1] - on[0] + 1 - len(on)
             all_gaps += sum(gaps.values())
