@@ -142,6 +142,7 @@ class TimetableModel:
         self.capacity: dict[Resource, int] = {res: len(pool) for pool, res in self.pools.items()}
         self._busy: dict[tuple[Resource, Slot], cp_model.IntVar] = {}
         self._cells: dict[tuple[Slot, int], tuple[Slot, ...]] = {}
+        self._by_day: dict[tuple[str, int], list[list[cp_model.IntVar]]] = {}
         self._day_busy: dict[tuple[Resource, int], cp_model.IntVar] = {}
         self._gaps: dict[tuple[Resource, int], cp_model.IntVar] = {}
         # Subgroups of one class share most lessons: identical hard constraints are added once.
@@ -246,31 +247,38 @@ class TimetableModel:
     def add_block_variables(self) -> None:
         """One literal per feasible (block, start, room); breaks, pins and hard pruning remove options."""
         new_literal = self.model.new_bool_var
+        # Starts of a block of some length where no period is a break or blocked for its people; lessons
+        # of the same people share them.
+        fitting: dict[tuple, list[tuple[Slot, tuple[Slot, ...]]]] = {}
         for lesson in self.lessons:
             people = self.resources_of(lesson)
-            blocked = set().union(*(self.forbidden.get(r, set()) for r in people)) if people else set()
             pins = {p.block: p for p in lesson.pinned}
             choices = self.room_choices(lesson)
             room_shut = {room: self.forbidden.get(("room", room)) for room, _ in choices if room is not None}
+            room_res = {(room, pool): self.room_of(room, pool) for room, pool in choices}
             self.lesson_blocks[lesson.id] = []
-            fits: dict[int, list[Slot]] = {}
             for k, length in enumerate(lesson.blocks):
                 block = BlockVars(lesson, k, length)
                 allowed = self.allowed_starts.get(block.key)
                 pin = pins.get(k)
-                if length not in fits:
-                    fits[length] = [
-                        (d, p)
+                fits = fitting.get((length, *people))
+                if fits is None:
+                    blocked = set(self.breaks).union(*(self.forbidden.get(r, ()) for r in people))
+                    fits = fitting[(length, *people)] = [
+                        ((d, p), cells)
                         for d in range(self.n_days)
                         for p in range(self.n_periods - length + 1)
-                        if not any(c in self.breaks or c in blocked for c in self.covered((d, p), length))
+                        if blocked.isdisjoint(cells := self.covered((d, p), length))
                     ]
-                for d, p in fits[length]:
-                    if pin is not None and pin.slot != (d, p):
+                # Every person of the lesson gets the same literals in the same cells: gathered once
+                # per block, then added per person a cell at a time (WTHS: 873 lessons, up to 45
+                # subgroups each).
+                at_cell: dict[Slot, list[cp_model.IntVar]] = defaultdict(list)
+                for slot, cells in fits:
+                    if pin is not None and pin.slot != slot:
                         continue
-                    if allowed is not None and (d, p) not in allowed:
+                    if allowed is not None and slot not in allowed:
                         continue
-                    cells = self.covered((d, p), length)
                     for room, pool in choices:
                         if pin is not None and pin.room is not None and room != pin.room:
                             continue
@@ -278,28 +286,35 @@ class TimetableModel:
                         if shut and not shut.isdisjoint(cells):
                             continue
                         # Unnamed: names of 10^5 option literals cost build time and memory.
-                        block.options.append(Option((d, p), room, new_literal(""), pool))
-                spans = [(opt, self.covered(opt.slot, length)) for opt in block.options]
+                        opt = Option(slot, room, new_literal(""), pool)
+                        block.options.append(opt)
+                        for c in cells:
+                            at_cell[c].append(opt.var)
+                        where = room_res[(room, pool)]
+                        if where is not None:
+                            self.uses[where].append((block, opt))
+                            occupied = self.occupancy[where]
+                            for c in cells:
+                                occupied[c].append(opt.var)
+                uses = [(block, opt) for opt in block.options]
+                cell_literals = list(at_cell.items())
                 for res in people:
-                    self.uses[res].extend((block, opt) for opt, _ in spans)
+                    self.uses[res].extend(uses)
                     occupied = self.occupancy[res]
-                    for opt, cells in spans:
-                        for c in cells:
-                            occupied[c].append(opt.var)
-                for opt, cells in spans:
-                    room_res = self.room_resource(opt)
-                    if room_res is not None:
-                        self.uses[room_res].append((block, opt))
-                        for c in cells:
-                            self.occupancy[room_res][c].append(opt.var)
+                    for c, literals in cell_literals:
+                        occupied[c].extend(literals)
                 self.blocks.append(block)
                 self.block_by_key[block.key] = block
                 self.lesson_blocks[lesson.id].append(block)
 
     def room_resource(self, opt: Option) -> Resource | None:
-        if opt.pool is not None:
-            return self.pools[opt.pool]
-        return ("room", opt.room) if opt.room is not None else None
+        return self.room_of(opt.room, opt.pool)
+
+    def room_of(self, room: str | None, pool: tuple[str, ...] | None) -> Resource | None:
+        """The resource an option in ``room``, or in some room of ``pool``, occupies (None: no room)."""
+        if pool is not None:
+            return self.pools[pool]
+        return ("room", room) if room is not None else None
 
     def add_placement(self) -> None:
         """Each block placed once (required), or at most once with a ``placed`` literal (optional)."""
@@ -320,9 +335,9 @@ class TimetableModel:
         for res, slots in self.occupancy.items():
             capacity = self.capacity.get(res, 1)
             for literals in slots.values():
-                if len(literals) > capacity and self.first_time(
-                    ("clash", capacity, *sorted(v.index for v in literals))
-                ):
+                # Each literal is one object, added in lesson order to every list it is in, so equal
+                # lists hold the same objects in the same order.
+                if len(literals) > capacity and self.first_time(("clash", capacity, *map(id, literals))):
                     if capacity == 1:
                         self.model.add_at_most_one(literals)
                     else:
@@ -689,8 +704,17 @@ class TimetableModel:
             out[o.slot].append(o.var)
         return out
 
+    def _day_literals(self, block: BlockVars) -> list[list[cp_model.IntVar]]:
+        """Day -> the option literals of the block on that day (cached: min-days rules ask per window)."""
+        days = self._by_day.get(block.key)
+        if days is None:
+            days = self._by_day[block.key] = [[] for _ in range(self.n_days)]
+            for o in block.options:
+                days[o.slot[0]].append(o.var)
+        return days
+
     def _on_day(self, block: BlockVars, day: int) -> cp_model.LinearExprT:
-        return sum(o.var for o in block.options if o.slot[0] == day)
+        return cp_model.LinearExpr.sum(self._day_literals(block)[day])
 
     def _rule_blocks(self, rule: Rule) -> list[BlockVars]:
         return [b for lesson in self.rule_lessons(rule) for b in self.lesson_blocks[lesson.id]]
@@ -714,20 +738,23 @@ class TimetableModel:
             return
         if hard and gap >= 1:
             # Pairwise "at least gap days apart" = every window of gap days holds at most one block.
+            on_day = [self._day_literals(b) for b in blocks]
             for first in range(self.n_days - gap + 1):
-                days = range(first, first + gap)
-                self.model.add_at_most_one(o.var for b in blocks for o in b.options if o.slot[0] in days)
+                self.model.add_at_most_one(
+                    v for days in on_day for d in range(first, first + gap) for v in days[d]
+                )
         pairs = [(a, b) for i, a in enumerate(blocks) for b in blocks[i + 1 :]]
         if not hard and gap >= 1:
             # The amount is the days too close, as FET counts it: gap - distance. ``close[j]`` is forced
             # when the pair is at most j days apart, for j < gap, so their sum is exactly that.
             for a, b in pairs:
+                a_days, b_days = self._day_literals(a), self._day_literals(b)
                 for j in range(gap):
                     close = self._pair_violation(rule, "close")
                     for d in range(self.n_days):
                         window = range(max(0, d - j), min(self.n_days, d + j + 1))
-                        near = sum(self._on_day(b, e) for e in window)
-                        self.model.add(close >= self._on_day(a, d) + near - 1)
+                        both = a_days[d] + [v for e in window for v in b_days[e]]
+                        self.model.add(close >= cp_model.LinearExpr.sum(both) - 1)
         if rule.params.get("consecutive_if_same_day") and not (hard and gap >= 1):
             # Two of them on one day must be back to back, whatever the weight (FET does the same).
             for a, b in pairs:
