@@ -274,6 +274,7 @@ class TimetableModel:
                 # per block, then added per person a cell at a time (WTHS: 873 lessons, up to 45
                 # subgroups each).
                 at_cell: dict[Slot, list[cp_model.IntVar]] = defaultdict(list)
+                in_rooms: list[tuple[Resource, Option, tuple[Slot, ...]]] = []
                 for slot, cells in fits:
                     if pin is not None and pin.slot != slot:
                         continue
@@ -292,10 +293,7 @@ class TimetableModel:
                             at_cell[c].append(opt.var)
                         where = room_res[(room, pool)]
                         if where is not None:
-                            self.uses[where].append((block, opt))
-                            occupied = self.occupancy[where]
-                            for c in cells:
-                                occupied[c].append(opt.var)
+                            in_rooms.append((where, opt, cells))
                 uses = [(block, opt) for opt in block.options]
                 cell_literals = list(at_cell.items())
                 for res in people:
@@ -303,6 +301,13 @@ class TimetableModel:
                     occupied = self.occupancy[res]
                     for c, literals in cell_literals:
                         occupied[c].extend(literals)
+                # Rooms after people: the order of resources is the order of the clash constraints,
+                # which CP-SAT's search is sensitive to.
+                for where, opt, cells in in_rooms:
+                    self.uses[where].append((block, opt))
+                    occupied = self.occupancy[where]
+                    for c in cells:
+                        occupied[c].append(opt.var)
                 self.blocks.append(block)
                 self.block_by_key[block.key] = block
                 self.lesson_blocks[lesson.id].append(block)
@@ -712,9 +717,6 @@ class TimetableModel:
             for o in block.options:
                 days[o.slot[0]].append(o.var)
         return days
-
-    def _on_day(self, block: BlockVars, day: int) -> cp_model.LinearExprT:
-        return cp_model.LinearExpr.sum(self._day_literals(block)[day])
 
     def _rule_blocks(self, rule: Rule) -> list[BlockVars]:
         return [b for lesson in self.rule_lessons(rule) for b in self.lesson_blocks[lesson.id]]
