@@ -6,10 +6,13 @@ list of option literals that occupy it; clashes are ``add_at_most_one`` over tho
 this machine this solves several times faster than interval variables.
 
 Interchangeable rooms form a *pool*: rooms that appear in exactly the same lessons' room lists and that no
-rule or pin names. A pool is one resource of capacity ``len(pool)`` per slot, and rooms are given to
-blocks afterwards by interval colouring (``assign_rooms``), which is exact because blocks are intervals
-within a day. A lab lesson then has one literal per start instead of one per start and lab; a language
-lesson allowed its home room or any language room has two (home, language pool).
+rule or pin names, hard unavailable times aside when they are the same for every room of the pool. A pool
+is one resource of capacity ``len(pool)`` per slot, and rooms are given to blocks afterwards by interval
+colouring (``assign_rooms``), which is exact because blocks are intervals within a day. A lab lesson then
+has one literal per start instead of one per start and lab; a language lesson allowed its home room or
+any language room has two (home, language pool). Without the choice between rooms that only differ by
+name, the search does not try the same placement once per room: German-100_and_0's two sports halls
+shut at the same times are one pool.
 
 Hard rules that only forbid times (hard ``unavailable``, hard ``preferred_times``, pins, breaks) shrink
 the option lists before any variable exists, so they cost nothing in the search.
@@ -185,10 +188,15 @@ class TimetableModel:
     def find_pools(self) -> dict[str, tuple[str, ...]]:
         """Room -> its pool, for rooms that can be modelled together as one resource with a capacity."""
         named: set[str] = set()
+        # Hard unavailable times only remove options: rooms shut at exactly the same times still pool.
+        shut: dict[str, set] = defaultdict(set)
         for rule in self.active_rules():
             if rule.scope == "all_rooms" or rule.type in self.ROOMS_MATTER:
                 return {}
-            if rule.scope == "room":
+            if rule.scope == "room" and rule.type == "unavailable" and self.weight(rule) >= HARD:
+                for _, r in self.targets(rule):
+                    shut[r].update(tuple(s) for s in rule.params.get("slots", []))
+            elif rule.scope == "room":
                 named.update(r for _, r in self.targets(rule))
             named.update(rule.params.get("rooms", []))
         for lesson in self.lessons:
@@ -198,10 +206,10 @@ class TimetableModel:
         for lesson in self.lessons:
             for r in lesson.rooms:
                 lessons_of[r].add(lesson.id)
-        alike: dict[frozenset[str], list[str]] = defaultdict(list)
+        alike: dict[tuple[frozenset, frozenset], list[str]] = defaultdict(list)
         for r, lesson_ids in lessons_of.items():
             if r not in named:
-                alike[frozenset(lesson_ids)].append(r)
+                alike[(frozenset(lesson_ids), frozenset(shut.get(r, ())))].append(r)
         return {r: tuple(sorted(rooms)) for rooms in alike.values() if len(rooms) > 1 for r in rooms}
 
     def wished_rooms(self) -> dict[str, set[str]]:
@@ -254,7 +262,12 @@ class TimetableModel:
             people = self.resources_of(lesson)
             pins = {p.block: p for p in lesson.pinned}
             choices = self.room_choices(lesson)
-            room_shut = {room: self.forbidden.get(("room", room)) for room, _ in choices if room is not None}
+            # A pool's rooms are shut at the same times (``find_pools``).
+            room_shut = {
+                (room, pool): self.forbidden.get(("room", room or pool[0]))
+                for room, pool in choices
+                if room is not None or pool is not None
+            }
             room_res = {(room, pool): self.room_of(room, pool) for room, pool in choices}
             self.lesson_blocks[lesson.id] = []
             for k, length in enumerate(lesson.blocks):
@@ -283,7 +296,7 @@ class TimetableModel:
                     for room, pool in choices:
                         if pin is not None and pin.room is not None and room != pin.room:
                             continue
-                        shut = room_shut.get(room)
+                        shut = room_shut.get((room, pool))
                         if shut and not shut.isdisjoint(cells):
                             continue
                         # Unnamed: names of 10^5 option literals cost build time and memory.

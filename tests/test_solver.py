@@ -224,6 +224,25 @@ def test_home_room_or_a_pooled_room():
     assert again.complete and report.ok
 
 
+def test_rooms_shut_at_the_same_times_still_pool():
+    # A gym of two halls shut on Monday mornings: one pooled resource, no option in the shut periods.
+    lessons = [L(x, [f"T{x}"], [x.upper()], blocks=[2], rooms=["H1", "H2"]) for x in "abc"]
+    shut = [
+        Rule(f"shut-{r}", "unavailable", "room", r, HARD, {"slots": [(0, 0), (0, 1)]}) for r in ["H1", "H2"]
+    ]
+    school = make_school(lessons, days=3, periods=3, rules=shut)
+    tm = TimetableModel(school, BuildOptions(soft=False))
+    assert set(tm.pools) == {("H1", "H2")}
+    assert all(o.slot[0] != 0 for b in tm.blocks for o in b.options)
+    tt, report = solved(school)
+    assert tt.complete and report.ok
+    # Shut at other times, or only softly, the halls stay single rooms.
+    other = [shut[0], replace(shut[1], params={"slots": [(0, 0)]})]
+    assert not TimetableModel(make_school(lessons, days=2, periods=3, rules=other)).pools
+    softly = [shut[0], replace(shut[1], weight=50)]
+    assert not TimetableModel(make_school(lessons, days=2, periods=3, rules=softly)).pools
+
+
 def test_a_lesson_that_needs_no_room_takes_a_softly_wished_room_when_it_is_free():
     # FET's semantics: a soft preferred room is taken when free; otherwise the lesson has no room.
     lessons = [L("a", ["T1"], ["A"]), L("b", ["T2"], ["B"]), L("c", ["T3"], ["C"], rooms=["R"])]
