@@ -341,6 +341,34 @@ def test_a_stalled_gap_repair_takes_every_second_step_wide_with_a_longer_limit(m
     assert any(seconds > 0.3 for wide, seconds in steps if wide)
 
 
+def test_a_stalled_gap_repair_re_places_a_hot_spot_s_whole_day_every_fourth_step(monkeypatch):
+    s = _gap_school()
+    relaxed = [dataclasses.replace(r, weight=99) for r in s.rules]
+    tm = TimetableModel(dataclasses.replace(s, rules=relaxed), BuildOptions(require_all=True))
+    repair = GapRepair(tm, s.rules, workers=8)
+    hot_day = 1
+    repair.score = lambda chosen: ((1,), [((("teacher", "T1"),), hot_day, ())])  # never better
+    monkeypatch.setattr(relax, "WIDE_AFTER", 2)
+    monkeypatch.setattr(GapRepair, "step_seconds", 0.2)
+    monkeypatch.setattr(relax, "WIDE_SECONDS", 0.2)
+    days, step = [], repair.step
+
+    def recording_step(chosen, free, seed, seconds, force=(), day=None):
+        days.append(day)
+        if day is not None:
+            # The whole day is free, and only within the day.
+            assert free == {key for key, opt in chosen.items() if opt.slot[0] == day}
+        return step(chosen, free, seed, seconds, force, day)
+
+    repair.step = recording_step
+    repair.run(_place(tm), time.monotonic() + 30, None, give_up=3)
+    # The day pass first (one day with a hot spot), then one step per count of steps without gain
+    # (1, 2, ...): from ``WIDE_AFTER`` on, every fourth (3, 7, ...) is the hot spot's day.
+    assert days[0] == hot_day and len(days) >= 9
+    assert [d is not None for d in days[1:9]] == [False, False, True, False, False, False, True, False]
+    assert {d for d in days if d is not None} == {hot_day}
+
+
 def test_fallback_keeps_what_it_can_of_the_closest_placement_and_places_the_rest():
     """When relax and repair ends with excess gaps, the fallback keeps each block of its closest placement
     or leaves it out, whichever the gap rules allow, then places the rest."""
