@@ -21,6 +21,8 @@ from solver.relax import (
     PlacementRepair,
     SoftRepair,
     compact_early_rules,
+    day_gaps,
+    excess_elsewhere,
     gap_excess,
     relax_and_repair,
 )
@@ -152,6 +154,16 @@ def test_gap_excess_counts_gaps_as_fet_does():
     teacher = ("teacher", "T1")
     assert excess[(teacher, 0)] == 2 + 1  # two over the daily 0, one over the weekly 1
     assert gaps == 2 + 2  # counted once per rule
+    # What a search of one day cannot change: the excess of the other days, once per weekly limit.
+    by_day = day_gaps(tm, s.rules, chosen)
+    assert by_day == {(teacher, 0): 2}
+    assert excess_elsewhere(tm, s.rules, by_day, 0) == 0
+    assert excess_elsewhere(tm, s.rules, by_day, 1) == 2 + 1
+    relaxed = [dataclasses.replace(r, weight=99) for r in s.rules]
+    tm = TimetableModel(dataclasses.replace(s, rules=relaxed), BuildOptions(require_all=True))
+    repair = GapRepair(tm, s.rules, workers=8)
+    assert repair.day_done_below(_place(tm), 0) == repair.done_below
+    assert repair.day_done_below(_place(tm), 1) == (99 * 3 + 1) * repair.done_below
 
 
 def test_gap_repair_removes_every_excess_gap():
@@ -183,15 +195,16 @@ def test_the_gap_repair_first_re_places_each_day_with_excess_gaps_within_that_da
     searches = []
     step = repair.step
 
-    def recording(chosen, free, seed, seconds, force=(), day=None):
-        searches.append((set(free), day))
-        return step(chosen, free, seed, seconds, force, day)
+    def recording(chosen, free, seed, seconds, force=(), day=None, stop_below=None):
+        searches.append((set(free), day, stop_below))
+        return step(chosen, free, seed, seconds, force, day, stop_below)
 
     repair.step = recording
     chosen = _place(tm)
     repaired, left, steps = repair.run(chosen, time.monotonic() + 20, None)
     assert left == 0 and steps == 1
-    assert searches == [({key for key, o in chosen.items() if o.slot[0] == 0}, 0)]
+    # No other day has excess gaps, so the search is done once this day has none.
+    assert searches == [({key for key, o in chosen.items() if o.slot[0] == 0}, 0, repair.done_below)]
     assert all(repaired[key].slot[0] == o.slot[0] for key, o in chosen.items())
 
 
@@ -328,9 +341,9 @@ def test_a_stalled_gap_repair_takes_every_second_step_wide_with_a_longer_limit(m
         steps.append([wide])
         return neighbourhood(chosen, spot, wide)
 
-    def recording_step(chosen, free, seed, seconds, force=(), day=None):
+    def recording_step(chosen, free, seed, seconds, force=(), day=None, stop_below=None):
         steps[-1].append(seconds)
-        return step(chosen, free, seed, seconds, force, day)
+        return step(chosen, free, seed, seconds, force, day, stop_below)
 
     repair.neighbourhood, repair.step = recording_neighbourhood, recording_step
     started = time.monotonic()
@@ -353,12 +366,12 @@ def test_a_stalled_gap_repair_re_places_a_hot_spot_s_whole_day_every_fourth_step
     monkeypatch.setattr(relax, "WIDE_SECONDS", 0.2)
     days, step = [], repair.step
 
-    def recording_step(chosen, free, seed, seconds, force=(), day=None):
+    def recording_step(chosen, free, seed, seconds, force=(), day=None, stop_below=None):
         days.append(day)
         if day is not None:
             # The whole day is free, and only within the day.
             assert free == {key for key, opt in chosen.items() if opt.slot[0] == day}
-        return step(chosen, free, seed, seconds, force, day)
+        return step(chosen, free, seed, seconds, force, day, stop_below)
 
     repair.step = recording_step
     repair.run(_place(tm), time.monotonic() + 30, None, give_up=3)
