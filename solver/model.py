@@ -10,9 +10,9 @@ rule or pin names, hard unavailable times aside when they are the same for every
 is one resource of capacity ``len(pool)`` per slot, and rooms are given to blocks afterwards by interval
 colouring (``assign_rooms``), which is exact because blocks are intervals within a day. A lab lesson then
 has one literal per start instead of one per start and lab; a language lesson allowed its home room or
-any language room has two (home, language pool). Without the choice between rooms that only differ by
-name, the search does not try the same placement once per room: German-100_and_0's two sports halls
-shut at the same times are one pool.
+any language room has two (home, language pool). German-100_and_0's two sports halls, shut at the same
+times, are one pool (fewer literals; its placement search was no faster for it, seeds 0-11: median
+31.9 s against 32.8 s).
 
 Hard rules that only forbid times (hard ``unavailable``, hard ``preferred_times``, pins, breaks) shrink
 the option lists before any variable exists, so they cost nothing in the search.
