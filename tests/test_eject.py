@@ -1,0 +1,134 @@
+"""The ejection search: it reads the hard rules from the CP-SAT model, places every block where it can,
+pushes others out to make room, and its placements keep every hard rule (judged by the checker)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from solver.checker import check
+from solver.domain import HARD, Lesson, Placement, Rule, Timetable
+from solver.eject import EjectionSearch, Unsupported
+from solver.fet import import_fet
+from solver.model import BuildOptions, TimetableModel
+from solver.solve import SolveOptions, _Solver
+from tests.test_solver import make_school
+
+TINY = Path(__file__).parent / "data" / "fet" / "tiny.fet"
+
+
+def hard_model(school) -> TimetableModel:
+    return TimetableModel(school, BuildOptions(require_all=False, soft=False))
+
+
+def timetable(school, tm, chosen) -> Timetable:
+    pairs = [(tm.block_by_key[key], opt) for key, opt in chosen.items()]
+    rooms = tm.assign_rooms(pairs)
+    placements = [Placement(b.lesson.id, b.index, o.slot, b.length, rooms[b.key]) for b, o in pairs]
+    return Timetable(placements=placements, placed=school.total_periods(), total=school.total_periods())
+
+
+def test_places_every_block_of_a_fet_school_keeping_its_hard_rules():
+    school = import_fet(TINY)
+    tm = hard_model(school)
+    chosen, left = EjectionSearch(tm, seed=1).run(None, time.monotonic() + 10)
+    assert left == 0 and len(chosen) == len(tm.blocks)
+    report = check(school, timetable(school, tm, chosen))
+    assert report.hard == []
+
+
+def test_pushes_a_block_out_of_the_only_time_another_can_take():
+    # "a" can only start at P0; the start puts "b", of the same teacher, there.
+    lessons = [Lesson("a", "Math", ["T"], ["A"], [1]), Lesson("b", "Art", ["T"], ["B"], [1])]
+    rules = [Rule("only-first", "preferred_times", "lesson", "a", HARD, {"slots": [(0, 0)], "mode": "start"})]
+    school = make_school(lessons, periods=2, rules=rules)
+    tm = hard_model(school)
+    b = tm.block_by_key[("b", 0)]
+    start = {b.key: next(o for o in b.options if o.slot == (0, 0))}
+    chosen, left = EjectionSearch(tm).run(start, time.monotonic() + 5)
+    assert left == 0
+    assert chosen[("a", 0)].slot == (0, 0) and chosen[("b", 0)].slot == (0, 1)
+
+
+def test_makes_room_by_a_kempe_chain_instead_of_pushing_out():
+    # c can only start at P0, where a (same class) is; a and b (same teacher) swap starts instead.
+    lessons = [
+        Lesson("a", "Math", ["T"], ["A"], [1]),
+        Lesson("b", "Art", ["T"], ["B"], [1]),
+        Lesson("c", "Music", ["U"], ["A"], [1]),
+    ]
+    rules = [Rule("c-first", "preferred_times", "lesson", "c", HARD, {"slots": [(0, 0)], "mode": "start"})]
+    school = make_school(lessons, periods=2, rules=rules)
+    tm = hard_model(school)
+    start = {
+        key: next(o for o in tm.block_by_key[key].options if o.slot == slot)
+        for key, slot in [(("a", 0), (0, 0)), (("b", 0), (0, 1))]
+    }
+    search = EjectionSearch(tm)
+    chosen, left = search.run(start, time.monotonic() + 5)
+    assert left == 0 and search.steps == 1
+    assert {key[0]: o.slot for key, o in chosen.items()} == {"a": (0, 1), "b": (0, 0), "c": (0, 0)}
+
+
+def test_blocks_starting_together_move_as_one_and_pools_hold_their_rooms():
+    lessons = [
+        Lesson("a", "Math", ["T1"], ["A"], [1], rooms=["R1", "R2"]),
+        Lesson("b", "Art", ["T2"], ["B"], [1], rooms=["R1", "R2"]),
+        Lesson("c", "Music", ["T3"], ["C"], [1], rooms=["R1", "R2"]),
+        Lesson("d", "Math", ["T1"], ["D"], [1]),
+    ]
+    rules = [
+        Rule("together", "same_starting_time", "lessons", ["a", "b"], HARD),
+        Rule("d-first", "preferred_times", "lesson", "d", HARD, {"slots": [(0, 0)], "mode": "start"}),
+    ]
+    school = make_school(lessons, periods=2, rules=rules)
+    tm = hard_model(school)
+    assert tm.pools, "R1 and R2 form a pool of two rooms"
+    search = EjectionSearch(tm, seed=3)
+    assert len(search.units) == len(tm.blocks) - 1
+    chosen, left = search.run(None, time.monotonic() + 5)
+    assert left == 0
+    # d takes P0 from T1, so a and b start at P1 together, filling the pool; c is left P0.
+    assert chosen[("a", 0)].slot == chosen[("b", 0)].slot == (0, 1)
+    assert chosen[("c", 0)].slot == (0, 0)
+    assert check(school, timetable(school, tm, chosen)).hard == []
+
+
+def test_reports_the_fewest_periods_left_when_not_everything_fits():
+    lessons = [Lesson(x, "Math", ["T"], [x.upper()], [1]) for x in "abc"]
+    school = make_school(lessons, periods=2)
+    chosen, left = EjectionSearch(hard_model(school)).run(None, time.monotonic() + 0.5, give_up=0.2)
+    assert left == 1 and len(chosen) == 2
+
+
+def test_a_model_with_gap_rules_is_refused():
+    lessons = [Lesson("a", "Math", ["T"], ["A"], [1, 1], min_days_apart=0)]
+    rules = [Rule("gaps", "max_gaps_per_day", "teacher", "T", HARD, {"max": 0})]
+    with pytest.raises(Unsupported):
+        EjectionSearch(hard_model(make_school(lessons, periods=4, rules=rules)))
+
+
+def test_the_solver_gives_its_placement_as_options_of_the_partial_model():
+    school = import_fet(TINY)
+    solver = _Solver(school, SolveOptions(time_limit=10), None, None)
+    tm = TimetableModel(school, BuildOptions(require_all=False, soft_minimums=True))
+    chosen = solver.eject(tm)
+    assert len(chosen) == len(tm.blocks)
+    assert all(opt in tm.block_by_key[key].options for key, opt in chosen.items())
+    assert solver.eject(tm) is not None
+    deterministic = _Solver(school, SolveOptions(time_limit=10, deterministic=True), None, None)
+    assert deterministic.eject(tm) is None
+
+
+def test_when_the_quick_search_fails_the_fallback_places_by_ejection_and_completes(monkeypatch):
+    school = import_fet(TINY)
+    monkeypatch.setattr(_Solver, "quick", lambda self, tm, phase: None)
+    monkeypatch.setattr(_Solver, "repair", lambda self, tm, phase: pytest.fail("CP-SAT's repair ran"))
+    lines = []
+    solver = _Solver(school, SolveOptions(time_limit=20, stall_seconds=2), lines.append, None)
+    tt = solver.solve()
+    assert tt.complete and tt.phase == "complete"
+    assert any("pushing others out" in p.message for p in lines)
+    assert check(school, tt).hard == []
