@@ -72,6 +72,37 @@ def test_makes_room_by_a_kempe_chain_instead_of_pushing_out():
     assert {key[0]: o.slot for key, o in chosen.items()} == {"a": (0, 1), "b": (0, 0), "c": (0, 0)}
 
 
+def test_a_kempe_chain_that_cannot_close_changes_nothing():
+    # Moving a to P1 would take b to P0, which b may not take.
+    lessons = [
+        Lesson("a", "Math", ["T"], ["A"], [1]),
+        Lesson("b", "Art", ["T"], ["B"], [1]),
+        Lesson("c", "Music", ["U"], ["A"], [1]),
+    ]
+    rules = [
+        Rule(f"{x}-only", "preferred_times", "lesson", x, HARD, {"slots": [slot], "mode": "start"})
+        for x, slot in [("b", (0, 1)), ("c", (0, 0))]
+    ]
+    school = make_school(lessons, periods=2, rules=rules)
+    tm = hard_model(school)
+    a = tm.block_by_key[("a", 0)]
+    start = {
+        a.key: next(o for o in a.options if o.slot == (0, 0)),
+        ("b", 0): tm.block_by_key[("b", 0)].options[0],
+    }
+    search = EjectionSearch(tm)
+    chosen, left = search.run(start, time.monotonic() - 1)
+    assert left == 1 and set(chosen) == {("a", 0), ("b", 0)}
+    before = (list(search.chosen), [list(h) for h in search.holders])
+    index = [b.key for b in search.blocks].index(("a", 0))
+    assert not search._swap(search.unit_of[index], (0, 1))
+    assert (list(search.chosen), [list(h) for h in search.holders]) == before
+    # Nothing fits c: the search ends with one period left, every rule kept.
+    chosen, left = search.run(start, time.monotonic() + 1, give_up=0.3)
+    assert left == 1
+    assert all(len(h) <= cap for h, cap in zip(search.holders, search.capacity))
+
+
 def test_blocks_starting_together_move_as_one_and_pools_hold_their_rooms():
     lessons = [
         Lesson("a", "Math", ["T1"], ["A"], [1], rooms=["R1", "R2"]),
