@@ -12,7 +12,9 @@
    objective yet, so CP-SAT stops at the first complete timetable.
 2. **Fallback**, only when no complete timetable is proven possible or found within its budget: every
    block optional, maximise placed periods (with the ``core`` subsolver, several times faster here),
-   then explain every unplaced block.
+   then explain every unplaced block. Where the ejection search (``solver.eject``) reads every hard
+   rule, it places the blocks instead of CP-SAT, and the fallback starts as soon as the quick search
+   has failed (``ejection``).
 3. **Soft rules.** The full model with soft rules, the soft score as objective and the previous
    solution as a complete hint. The search stops at the time limit, when the score is proven optimal,
    or when it has not improved for ``stall_seconds``. Our own neighbourhood searches come first
