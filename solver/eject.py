@@ -116,14 +116,20 @@ class EjectionSearch:
             [j for j in range(len(b.options)) if (i, j) not in banned] for i, b in enumerate(blocks)
         ]
         self._units(links)
-        self.holders: list[list[int]] = [[] for _ in self.capacity]
-        self.chosen: list[int | None] = [None] * len(blocks)
-        self.weight = [1] * len(self.units)
-        self.tabu: dict[tuple[int, int], int] = {}
+        self._reset()
         self.twins: dict[int, dict] = {}
         self.option_index = [{id(o): j for j, o in enumerate(b.options)} for b in blocks]
         self.allowed_set = [set(a) for a in self.allowed]
         self.steps = 0
+
+    def _reset(self) -> None:
+        """Nothing placed, no unit pushed out yet."""
+        self.holders: list[list[int]] = [[] for _ in self.capacity]
+        """Constraint id -> the blocks taking a place in it."""
+        self.chosen: list[int | None] = [None] * len(self.blocks)
+        self.weight = [1] * len(self.units)
+        """How troubled each unit is: 1 plus the times it was pushed out."""
+        self.tabu: dict[tuple[int, int], int] = {}
 
     @staticmethod
     def _one_block(refs: list[int], owner: dict) -> bool:
@@ -377,10 +383,7 @@ class EjectionSearch:
         place the rest until every block is placed, ``deadline``, ``cancel``, or ``give_up`` seconds
         without fewer periods left. Returns the placement with the fewest periods left, and that
         number."""
-        self.holders = [[] for _ in self.capacity]
-        self.chosen = [None] * len(self.blocks)
-        self.weight = [1] * len(self.units)
-        self.tabu.clear()
+        self._reset()
         index = {b.key: i for i, b in enumerate(self.blocks)}
         wanted: dict[int, int] = {}
         for key, opt in (start or {}).items():

@@ -472,30 +472,22 @@ class _Solver:
                 self._ejection = False
         return self._ejection or None
 
-    def eject(
-        self, tm: TimetableModel, start: dict | None = None, deadline: float | None = None
-    ) -> dict | None:
-        """As many blocks placed as the ejection search places from ``start`` (block -> option of ``tm``;
-        else the timetable re-solved, if any) until ``deadline`` (else ``EJECT_SHARE`` of the time left),
-        as options of ``tm``, the fallback's model; None where there is no ejection search."""
+    def eject(self, tm: TimetableModel) -> dict | None:
+        """As many blocks placed as the ejection search places in ``EJECT_SHARE`` of the time left, from
+        the timetable re-solved if any, as options of ``tm``, the fallback's model; None where there is no
+        ejection search."""
         search = self.ejection()
         if search is None:
             return None
         hard = search.tm
         self.emit("partial", 0, message="placing every lesson by pushing others out", force=True)
-        if start is not None:
-            want = {key: (o.slot, o.room, o.pool) for key, o in start.items()}
-        elif self.options.hint is not None:
-            want = {(p.lesson, p.block): (tuple(p.slot), p.room) for p in self.options.hint.placements}
-        else:
-            want = {}
+        want = self.hint_placements()
         begin = {b.key: o for b in hard.blocks if (o := hard.matching_option(b, want.get(b.key)))}
 
         def report(line: str, left: int) -> None:
             self.emit("partial", self.total - left, message=line, force=True)
 
-        if deadline is None:
-            deadline = time.monotonic() + self.remaining() * EJECT_SHARE
+        deadline = time.monotonic() + self.remaining() * EJECT_SHARE
         found, _ = search.run(begin, deadline, self.cancel, report, give_up=EJECT_STALL)
         chosen = {}
         for key, opt in found.items():
@@ -708,10 +700,16 @@ class _Solver:
             return list(solver.response_proto.solution)
         return None
 
+    def hint_placements(self) -> dict[tuple[str, int], tuple]:
+        """The previous timetable's placements (re-solves after edits): block -> (start, room name)."""
+        if self.options.hint is None:
+            return {}
+        return {(p.lesson, p.block): (tuple(p.slot), p.room) for p in self.options.hint.placements}
+
     def apply_hint(self, tm: TimetableModel) -> None:
         """Start from a previous timetable's placements (re-solves after edits), else from a greedy one."""
         if self.options.hint is not None:
-            tm.hint({(p.lesson, p.block): (tuple(p.slot), p.room) for p in self.options.hint.placements})
+            tm.hint(self.hint_placements())
         elif self.greedy is not None and self.greedy[0] is tm:
             tm.hint(self.greedy[1])
         else:
