@@ -281,7 +281,7 @@ class EjectionSearch:
                         best = (j, out)
         return ({i: best[0]}, best[1]) if best is not None else None
 
-    def _take(self, unit: int, assigned: dict[int, int]) -> None:
+    def _take(self, assigned: dict[int, int]) -> None:
         for i, j in assigned.items():
             self.chosen[i] = j
             for cid in self.opt_cons[i][j]:
@@ -347,10 +347,10 @@ class EjectionSearch:
             if any(len(self.holders[cid]) >= self.capacity[cid] for cid in self.opt_cons[i][k]):
                 for d in done:
                     self._remove(d, tabu=False)
-                for u, was in old.items():
-                    self._take(u, was)
+                for was in old.values():
+                    self._take(was)
                 return False
-            self._take(w, {i: k})
+            self._take({i: k})
             done.append(w)
         return True
 
@@ -409,7 +409,7 @@ class EjectionSearch:
                 for cid in self.opt_cons[i][j]:
                     taken[cid] += 1
             if not out:
-                self._take(u, assigned)
+                self._take(assigned)
                 kept.add(u)
         # The rest, the most constrained first, wherever nothing is pushed out.
         left = sorted(
@@ -422,7 +422,7 @@ class EjectionSearch:
         for u in left:
             plan = None if u in never else self._plan(u)
             if plan is not None and not plan[1]:
-                self._take(u, plan[0])
+                self._take(plan[0])
             elif u not in never:
                 unplaced.add(u)
         missing = sum(self.periods[u] for u in unplaced | never)
@@ -455,7 +455,7 @@ class EjectionSearch:
                 self.weight[u] += 1
                 unplaced.add(u)
                 missing += self.periods[u]
-            self._take(unit, assigned)
+            self._take(assigned)
             unplaced.discard(unit)
             missing -= self.periods[unit]
             if missing < best_missing:
