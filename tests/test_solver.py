@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ortools.sat.python import cp_model
 
+from solver import relax
 from solver.checker import check
 from solver.domain import (
     HARD,
@@ -156,6 +157,38 @@ def test_subgroups_nearly_filling_their_week_are_busy_but_at_the_end_of_a_day():
     assert {(d, p) for d in range(2) for p in (1, 2)} <= busy_periods(late)
     tt, report = solved(school)
     assert tt.complete and report.ok
+
+
+@pytest.mark.parametrize("full", [True, False])
+def test_subgroups_with_full_weeks_go_straight_to_the_longer_placement_search(monkeypatch, full):
+    # A has no gaps and an early start; with a lesson in each of its 8 periods its days are compact
+    # whatever the placement, so step 1 skips compact days and both quick searches.
+    lessons = [
+        L("a", ["T1"], ["A"], [1, 1, 1], min_days_apart=0),
+        L("b", ["T2"], ["A"], [1, 1], min_days_apart=0),
+        L("c", ["T3"], ["A"], [2]),
+    ] + ([L("d", ["T4"], ["A"], [1])] if full else [])
+    rules = [
+        Rule("gaps", "max_gaps_per_week", "group", "A", HARD, {"max": 0}),
+        Rule("early", "early_start", "group", "A", HARD, {"max_second_hour": 0}),
+    ]
+    school = make_school(lessons, days=2, periods=4, rules=rules)
+    searches = []
+    run = relax._run
+
+    def recording(model, seconds, workers, cancel, core=False, seed=0, quick=False, plain=False):
+        searches.append("quick" if quick else "plain" if plain else "other")
+        return run(model, seconds, workers, cancel, core, seed, quick, plain)
+
+    monkeypatch.setattr(relax, "_run", recording)
+    warm = relax.relax_and_repair(school, 20)
+    assert warm.timetable is not None and check(school, warm.timetable).ok
+    if full:
+        assert searches[0] == "plain"
+        assert warm.steps[0].startswith("without 1 gap rule(s): placed")
+    else:
+        assert searches[0] == "quick"
+        assert warm.steps[0].startswith("without 1 gap rule(s), with compact days: placed")
 
 
 def test_rooms_one_allowed_room_per_block_and_no_room_clash():
