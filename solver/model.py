@@ -375,13 +375,16 @@ class TimetableModel:
         for res in self.uses:
             if res[0] not in ("teacher", "students"):
                 continue
-            slots = self.occupancy[res]
-            if self.load(res) != len(slots):
+            if not self.fills_week(res):
                 continue
             full += 1
-            for literals in slots.values():
+            for literals in self.occupancy[res].values():
                 self.require_busy(literals)
         return full
+
+    def fills_week(self, res: Resource) -> bool:
+        """Whether the lessons of a teacher or subgroup fill every period they can take."""
+        return self.load(res) == len(self.occupancy[res])
 
     def load(self, res: Resource) -> int:
         """Periods of lessons of a teacher, subgroup or room."""

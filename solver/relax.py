@@ -182,9 +182,7 @@ def full_weeks(tm: TimetableModel, rules: list) -> bool:
     them (four seeds each), and spent 7.5 s there. liceo-scientifico (20%), Gymnasio and Oradea (none)
     are placed with compact days in 1-4 s."""
     subgroups = {res for rule in rules for res in tm.targets(rule) if tm.occupancy.get(res)}
-    full = sum(
-        tm.load(res) >= sum(len(tm.open_periods(res, d)) for d in range(tm.n_days)) for res in subgroups
-    )
+    full = sum(tm.fills_week(res) for res in subgroups)
     return bool(subgroups) and full >= FULL_WEEKS * len(subgroups)
 
 
@@ -804,13 +802,14 @@ def place_everything(
         # places anything, it is fast (liceo-scientifico, seeds 0-2: 0.7-0.8 s), and German-100_and_0 and
         # Bethlen, where compact days fail, found nothing in 5 s in 4 seeds each.
         quick = min(QUICK_SEARCH / 2 if "compact" in failed else QUICK_SEARCH, budget)
-        if "full weeks" in failed or (rules and full_weeks(tm, rules)):
+        direct = bool(compact) and full_weeks(tm, compact)
+        if direct:
             # Straight to the longer search, with the early-start rules as they are.
             for rule in rules:
                 tm.rule_early_start(rule)
             rules, quick = [], 0.0
             budget = min(time_limit * PLAIN_SHARE, PLAIN_SEARCH)
-            failed.update({"compact", "full weeks"})
+            failed.add("compact")
         for rule in rules:
             add_compact_days(tm, rule)
         solver = _run(tm.model, quick, workers, cancel, seed=seed, quick=True) if quick else None
@@ -824,7 +823,7 @@ def place_everything(
             note(f"{what}: placed at {time.monotonic() - start:.1f} s", True)
             return tm, _chosen(tm, solver)
         note(f"{what}: no placement in {budget:.0f} s", False)
-        if not quick:
+        if direct:
             break
         if rules:
             failed.add("compact")
