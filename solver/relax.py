@@ -96,7 +96,7 @@ PLAIN_SHARE = 0.5
 
 FULL_WEEKS = 0.5
 """Share of the subgroups with no gaps and an early start that must have lessons in every period they can
-take for step 1 to go straight to the longer search (``full_weeks``)."""
+take, or days compact anyway, for step 1 to go straight to the longer search (``compact_anyway``)."""
 
 LIGHT_STEP_WORKERS = 4
 """Workers of one neighbourhood search of the gap repair, with a light presolve. Four runs each, medians
@@ -174,23 +174,64 @@ def add_compact_days(tm: TimetableModel, rule) -> None:
             model.add(sum(late_days) <= bound)
 
 
-def full_weeks(tm: TimetableModel, rules: list) -> bool:
-    """Whether at least ``FULL_WEEKS`` of the subgroups of ``rules`` (no gaps and an early start) have a
-    lesson in every period they can take. Their days are then compact whatever the placement, and the
-    busy periods (``add_busy_periods``) say so in a form CP-SAT propagates, so step 1 skips both quick
+def daily_minimums(tm: TimetableModel, hard: list) -> dict:
+    """Subgroup -> the periods it must have every day, from hard daily minimums that allow no empty day,
+    where they leave at most the last period of each day open.
+
+    Only those: such a subgroup's days are compact whatever the placement (``compact_anyway``). Bethlen's
+    minimum of 5 of 7 periods leaves two open, and its busy periods with it made whole solves slower
+    (seeds 0-2: 12.4-14.2 s against 7.9-11.3 s)."""
+    minimum: dict = {}
+    for rule in hard:
+        if rule.type == "min_periods_per_day" and not rule.params.get("allow_empty_days", True):
+            for res in tm.targets(rule):
+                minimum[res] = max(minimum.get(res, 0), int(rule.params["min"]))
+    return {
+        res: need
+        for res, need in minimum.items()
+        if all(len(tm.open_periods(res, d)) - need <= 1 for d in range(tm.n_days))
+    }
+
+
+def busy_cells(tm: TimetableModel, res, rule, minimum: int = 0) -> list[list[tuple[int, int]]]:
+    """Per day, the periods a subgroup under ``rule`` (no gaps and an early start) is busy in whatever
+    the placement: its day is one run from the first available period (or the second, on late days), of
+    at least ``minimum`` periods, and ``k`` periods free a week leave every period but the last ``k`` of
+    a day busy."""
+    late = int(rule.params["max_second_hour"]) > 0
+    days = [[(d, p) for p in tm.open_periods(res, d)] for d in range(tm.n_days)]
+    free = sum(map(len, days)) - tm.load(res)
+    return [cells[int(late) : max(min(minimum, len(cells)), len(cells) - free)] for cells in days]
+
+
+def compact_anyway(tm: TimetableModel, rules: list, minimums: dict) -> bool:
+    """Whether at least ``FULL_WEEKS`` of the subgroups of ``rules`` (no gaps and an early start) have
+    days that are compact whatever the placement: lessons in every period they can take, or a daily
+    minimum (``minimums``) that leaves at most the last period of each day open. The busy periods
+    (``add_busy_periods``) then say all of it in a form CP-SAT propagates, so step 1 skips both quick
     searches: German-100_and_0 (79% of its subgroups full) and Bethlen (54%) never placed anything in
-    them (four seeds each), and spent 7.5 s there. liceo-scientifico (20%), Gymnasio and Oradea (none)
-    are placed with compact days in 1-4 s."""
-    subgroups = {res for rule in rules for res in tm.targets(rule) if tm.occupancy.get(res)}
-    full = sum(tm.fills_week(res) for res in subgroups)
-    return bool(subgroups) and full >= FULL_WEEKS * len(subgroups)
+    them (four seeds each), and spent 7.5 s there; liceo-scientifico's classes must have 4 of their 5
+    periods every day, and compact days found nothing in 5 s in four runs.
+
+    One free period a week would do as well, but Gymnasio's subgroups (all of them so) are placed with
+    compact days in under a second: whole solves, seeds 0-2, 5.1-10.2 s against 21.2-43.5 s by the
+    longer search."""
+    subgroups = {res: rule for rule in rules for res in tm.targets(rule) if tm.occupancy.get(res)}
+
+    def compact(res, rule) -> bool:
+        if tm.fills_week(res):
+            return True
+        return int(rule.params["max_second_hour"]) == 0 and res in minimums
+
+    anyway = sum(compact(res, rule) for res, rule in subgroups.items())
+    return bool(subgroups) and anyway >= FULL_WEEKS * len(subgroups)
 
 
-def add_busy_periods(tm: TimetableModel, rule) -> int:
-    """No gaps and an early start, as what they imply for a subgroup whose lessons nearly fill its week:
-    free ``k`` periods a week, it is busy in every available period of a day but the last ``k`` (and the
-    first, when it may start late), each taken by exactly one block. Plain constraints CP-SAT's complete
-    search propagates, unlike compact days' inequalities over sums; the number of subgroups.
+def add_busy_periods(tm: TimetableModel, rule, minimums: dict | None = None) -> int:
+    """No gaps and an early start, as the periods they imply a subgroup is busy in (``busy_cells``), each
+    taken by exactly one block: plain constraints CP-SAT's complete search propagates, unlike compact
+    days' inequalities over sums; the number of subgroups. ``minimums``: subgroup -> periods it must
+    have every day (``daily_minimums``).
 
     On German-100_and_0 (every subgroup free at most one period a week) the longer placement search
     found a placement with seeds 0-2 in 36-98 s, without a student gap, and the gap repair went on from
@@ -200,15 +241,13 @@ def add_busy_periods(tm: TimetableModel, rule) -> int:
     solves of German-100_and_0: complete in 6 of 7 runs, at 58-120 s (before: one of four). Bethlen, two
     runs each: complete at 23-26 s against 32-48 s.
     """
-    late = int(rule.params["max_second_hour"]) > 0
+    minimums = minimums or {}
     count = 0
     for res in tm.targets(rule):
         occupied = tm.occupancy.get(res, {})
         if not occupied:
             continue
-        days = [[(d, p) for p in tm.open_periods(res, d)] for d in range(tm.n_days)]
-        free = sum(map(len, days)) - tm.load(res)
-        busy = [cell for cells in days for cell in cells[int(late) : len(cells) - free]]
+        busy = [cell for cells in busy_cells(tm, res, rule, minimums.get(res, 0)) for cell in cells]
         if not busy:
             continue
         count += 1
@@ -802,7 +841,8 @@ def place_everything(
         # places anything, it is fast (liceo-scientifico, seeds 0-2: 0.7-0.8 s), and German-100_and_0 and
         # Bethlen, where compact days fail, found nothing in 5 s in 4 seeds each.
         quick = min(QUICK_SEARCH / 2 if "compact" in failed else QUICK_SEARCH, budget)
-        direct = bool(compact) and full_weeks(tm, compact)
+        minimums = daily_minimums(tm, hard)
+        direct = bool(compact) and compact_anyway(tm, compact, minimums)
         if direct:
             # Straight to the longer search, with the early-start rules as they are.
             for rule in rules:
@@ -816,7 +856,7 @@ def place_everything(
         if solver is None and budget > quick:
             tm.fill_full_weeks()
             for rule in compact:
-                add_busy_periods(tm, rule)
+                add_busy_periods(tm, rule, minimums)
             solver = _run(tm.model, budget - quick, workers, cancel, seed=seed, plain=True)
         what = f"without {len(structural)} gap rule(s)" + (", with compact days" if rules else "")
         if solver is not None:

@@ -29,7 +29,7 @@ from solver.domain import (
     Timetable,
 )
 from solver.model import BuildOptions, TimetableModel
-from solver.relax import add_busy_periods, compact_early_rules
+from solver.relax import add_busy_periods, busy_cells, compact_early_rules, daily_minimums
 from solver.solve import QUICK_TRIES, InvalidSchool, Progress, SolveOptions, _Solver, solve
 
 FAST = SolveOptions(time_limit=20, stall_seconds=5)
@@ -155,23 +155,42 @@ def test_subgroups_nearly_filling_their_week_are_busy_but_at_the_end_of_a_day():
     # With one late start allowed, the first period of a day may be free instead.
     late = replace(early, params={"max_second_hour": 1})
     assert {(d, p) for d in range(2) for p in (1, 2)} <= busy_periods(late)
+    # 6 of 8 periods leave only the first two of a day busy for sure, unless 3 a day are a must.
+    school = make_school(lessons[:2] + [L("d", ["T4"], ["A"])], days=2, periods=4, rules=rules)
+    tm = TimetableModel(replace(school, rules=[]), BuildOptions(soft=False))
+    minimum = Rule("min", "min_periods_per_day", "group", "A", HARD, {"min": 3, "allow_empty_days": False})
+    assert busy_cells(tm, ("students", "A"), early) == [[(0, 0), (0, 1)], [(1, 0), (1, 1)]]
+    minimums = daily_minimums(tm, [minimum])
+    assert busy_cells(tm, ("students", "A"), early, minimums[("students", "A")]) == [
+        [(0, 0), (0, 1), (0, 2)],
+        [(1, 0), (1, 1), (1, 2)],
+    ]
+    # A minimum that allows empty days says nothing about a day; one of 2 leaves two periods open.
+    assert daily_minimums(tm, [replace(minimum, params={"min": 3, "allow_empty_days": True})]) == {}
+    assert daily_minimums(tm, [replace(minimum, params={"min": 2, "allow_empty_days": False})]) == {}
     tt, report = solved(school)
     assert tt.complete and report.ok
 
 
-@pytest.mark.parametrize("full", [True, False])
-def test_subgroups_with_full_weeks_go_straight_to_the_longer_placement_search(monkeypatch, full):
-    # A has no gaps and an early start; with a lesson in each of its 8 periods its days are compact
-    # whatever the placement, so step 1 skips compact days and both quick searches.
+@pytest.mark.parametrize("week", ["full", "daily minimum", "two free periods"])
+def test_subgroups_with_compact_days_anyway_go_straight_to_the_longer_placement_search(monkeypatch, week):
+    # A has no gaps and an early start. With a lesson in each of its 8 periods, or 6 of them and at
+    # least 3 every day, its days are compact whatever the placement (the last period of a day is the
+    # only one open), so step 1 skips compact days and both quick searches. With 6 and no daily minimum,
+    # a day of 2 periods could have a gap.
     lessons = [
         L("a", ["T1"], ["A"], [1, 1, 1], min_days_apart=0),
         L("b", ["T2"], ["A"], [1, 1], min_days_apart=0),
-        L("c", ["T3"], ["A"], [2]),
-    ] + ([L("d", ["T4"], ["A"], [1])] if full else [])
+        L("d", ["T4"], ["A"], [1]),
+    ] + ([L("c", ["T3"], ["A"], [2])] if week == "full" else [])
     rules = [
         Rule("gaps", "max_gaps_per_week", "group", "A", HARD, {"max": 0}),
         Rule("early", "early_start", "group", "A", HARD, {"max_second_hour": 0}),
     ]
+    if week == "daily minimum":
+        rules.append(
+            Rule("min", "min_periods_per_day", "group", "A", HARD, {"min": 3, "allow_empty_days": False})
+        )
     school = make_school(lessons, days=2, periods=4, rules=rules)
     searches = []
     run = relax._run
@@ -183,12 +202,12 @@ def test_subgroups_with_full_weeks_go_straight_to_the_longer_placement_search(mo
     monkeypatch.setattr(relax, "_run", recording)
     warm = relax.relax_and_repair(school, 20)
     assert warm.timetable is not None and check(school, warm.timetable).ok
-    if full:
-        assert searches[0] == "plain"
-        assert warm.steps[0].startswith("without 1 gap rule(s): placed")
-    else:
+    if week == "two free periods":
         assert searches[0] == "quick"
         assert warm.steps[0].startswith("without 1 gap rule(s), with compact days: placed")
+    else:
+        assert searches[0] == "plain"
+        assert warm.steps[0].startswith("without 1 gap rule(s): placed")
 
 
 def test_rooms_one_allowed_room_per_block_and_no_room_clash():
