@@ -165,6 +165,10 @@ def test_subgroups_nearly_filling_their_week_are_busy_but_at_the_end_of_a_day():
         [(0, 0), (0, 1), (0, 2)],
         [(1, 0), (1, 1), (1, 2)],
     ]
+    # More free periods in the week than a day has: no period is busy for sure.
+    light = make_school([L("d", ["T4"], ["A"], [1, 1], min_days_apart=0)], days=2, periods=4, rules=rules)
+    light_tm = TimetableModel(replace(light, rules=[]), BuildOptions(soft=False))
+    assert busy_cells(light_tm, ("students", "A"), early) == [[], []]
     # A minimum that allows empty days says nothing about a day; one of 2 leaves two periods open.
     assert daily_minimums(tm, [replace(minimum, params={"min": 3, "allow_empty_days": True})]) == {}
     assert daily_minimums(tm, [replace(minimum, params={"min": 2, "allow_empty_days": False})]) == {}
