@@ -94,9 +94,9 @@ PLAIN_SUBSOLVERS = ["no_lp", "quick_restart_no_lp"]
 PLAIN_SHARE = 0.5
 """Share of the time limit for that search."""
 
-FULL_WEEKS = 0.5
-"""Share of the subgroups with no gaps and an early start that must have lessons in every period they can
-take, or days compact anyway, for step 1 to go straight to the longer search (``compact_anyway``)."""
+COMPACT_ANYWAY = 0.5
+"""Share of the subgroups with no gaps and an early start whose days must be compact whatever the
+placement for step 1 to go straight to the longer search (``compact_anyway``)."""
 
 LIGHT_STEP_WORKERS = 4
 """Workers of one neighbourhood search of the gap repair, with a light presolve. Four runs each, medians
@@ -207,9 +207,9 @@ def busy_cells(tm: TimetableModel, res, rule, minimum: int = 0) -> list[list[tup
 
 
 def compact_anyway(tm: TimetableModel, rules: list, minimums: dict) -> bool:
-    """Whether at least ``FULL_WEEKS`` of the subgroups of ``rules`` (no gaps and an early start) have
+    """Whether at least ``COMPACT_ANYWAY`` of the subgroups of ``rules`` (no gaps and an early start) have
     days that are compact whatever the placement: lessons in every period they can take, or a daily
-    minimum (``minimums``) that leaves at most the last period of each day open. The busy periods
+    minimum that leaves at most the last period of each day open (``minimums``, from ``daily_minimums``). The busy periods
     (``add_busy_periods``) then say all of it in a form CP-SAT propagates, so step 1 skips both quick
     searches: German-100_and_0 (79% of its subgroups full) and Bethlen (54%) never placed anything in
     them (four seeds each), and spent 7.5 s there; liceo-scientifico's classes must have 4 of their 5
@@ -220,13 +220,11 @@ def compact_anyway(tm: TimetableModel, rules: list, minimums: dict) -> bool:
     longer search."""
     subgroups = {res: rule for rule in rules for res in tm.targets(rule) if tm.occupancy.get(res)}
 
-    def compact(res, rule) -> bool:
-        if tm.fills_week(res):
-            return True
-        return int(rule.params["max_second_hour"]) == 0 and res in minimums
-
-    anyway = sum(compact(res, rule) for res, rule in subgroups.items())
-    return bool(subgroups) and anyway >= FULL_WEEKS * len(subgroups)
+    anyway = sum(
+        tm.fills_week(res) or (int(rule.params["max_second_hour"]) == 0 and res in minimums)
+        for res, rule in subgroups.items()
+    )
+    return bool(subgroups) and anyway >= COMPACT_ANYWAY * len(subgroups)
 
 
 def add_busy_periods(tm: TimetableModel, rule, minimums: dict | None = None) -> int:
