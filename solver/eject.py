@@ -57,9 +57,15 @@ class EjectionSearch:
 
     ``tm`` may be built with required or optional blocks; only its option literals are read."""
 
-    def __init__(self, tm: TimetableModel, seed: int = 0):
+    def __init__(
+        self, tm: TimetableModel, seed: int = 0, kempe_tries: int = KEMPE_TRIES, kempe_size: int = KEMPE_SIZE
+    ):
         self.tm = tm
         self.random = random.Random(seed)
+        self.kempe_tries = kempe_tries
+        """Other starts tried for each block in the way (``KEMPE_TRIES``)."""
+        self.kempe_size = kempe_size
+        """Blocks at most in one Kempe chain (``KEMPE_SIZE``)."""
         blocks = tm.blocks
         self.blocks = blocks
         proto = tm.model.proto
@@ -320,7 +326,7 @@ class EjectionSearch:
         while queue:
             w = queue.pop()
             i = self.units[w][0]
-            if len(self.units[w]) != 1 or self.blocks[i].length != 1 or len(target) > KEMPE_SIZE:
+            if len(self.units[w]) != 1 or self.blocks[i].length != 1 or len(target) > self.kempe_size:
                 return False
             k = self._twin(i, self.chosen[i], target[w])
             if k is None or k not in self.allowed_set[i]:
@@ -364,7 +370,7 @@ class EjectionSearch:
             if len(self.units[v]) != 1 or self.chosen[h] is None:
                 return False
             starts = list({o.slot for o in self.blocks[h].options})
-            for there in self.random.sample(starts, min(KEMPE_TRIES, len(starts))):
+            for there in self.random.sample(starts, min(self.kempe_tries, len(starts))):
                 if there != self.blocks[h].options[self.chosen[h]].slot and self._swap(v, there):
                     break
         return all(len(self.holders[cid]) < self.capacity[cid] for cid in self.opt_cons[i][j])

@@ -38,7 +38,8 @@ from collections.abc import Callable
 
 from ortools.sat.python import cp_model
 
-from .domain import HARD, Placement, School, Timetable
+from .domain import HARD, Group, Lesson, Placement, Rule, School, Timetable
+from .eject import EjectionSearch, Unsupported
 from .model import BuildOptions, Option, TimetableModel
 
 STRUCTURAL = frozenset({"max_gaps_per_day", "max_gaps_per_week"})
@@ -126,6 +127,21 @@ excess gaps after 60 s); a last teacher with gaps on two days took moves of seve
 liceo-scientifico and Bethlen, two seeds each, step 1 included: 32-34 s against 20-31 s and 21-26 s
 against 21-26 s."""
 
+EJECT_SEARCH = 40.0
+"""Seconds at most, and half the longer search's share, for the ejection search over free periods as
+lessons (``place_by_ejection``) before CP-SAT's longer search."""
+
+EJECT_RESTART = 8.0
+"""Seconds of one such ejection search before it starts again from nothing with another seed.
+German-100_and_0, seeds 0-19, 20 s each: 8 placed everything, 7 of them at 2.9-8.4 s and one at 16.6 s;
+the other 12 stayed 1-4 periods short to the end."""
+
+EJECT_KEMPE = (10, 60)
+"""Kempe chain tries and length of that search (``EjectionSearch``): every period of a subgroup is taken
+there, so a block moves only by trading places. German-100_and_0, 40 s each: seeds 0-9 placed everything
+in 5 runs (2.9-20.6 s) against 1 of seeds 0-3 (14.0 s) and 3 of seeds 4-9 (38.7-43.9 s) with the
+defaults (3, 20); with (20, 120), 3 of seeds 0-9 within 20 s (8.8-13.4 s)."""
+
 RESTART_AFTER = 40.0
 """Seconds of repair without a new lowest count of excess gaps before relax and repair starts again from
 a new placement. The repair's runs differ a lot: liceo-scientifico reached zero at 46 s in one run and
@@ -193,6 +209,113 @@ def daily_minimums(tm: TimetableModel, hard: list) -> dict:
         for res, need in minimum.items()
         if all(len(tm.open_periods(res, d)) - need <= 1 for d in range(tm.n_days))
     }
+
+
+def free_periods_as_lessons(school: School, hard: list, compact: list) -> School | None:
+    """``school`` as the ejection search reads it, when students have no gaps and an early start
+    (``compact``): each free period of such a subgroup is a lesson of its own at the last period of a
+    day, one a day, so every period of the subgroup is taken and its days are compact wherever its
+    lessons go; each day off a teacher must have (max days a week) is a lesson of a whole day. The rules
+    this implies are left out, and so are the other gap rules, which the gap repair keeps.
+
+    None where that does not hold: breaks, a later start allowed some days, unavailable times of those
+    students or teachers, more free periods a week than days."""
+    calendar = school.calendar
+    n_days, n_periods = calendar.n_days, len(calendar.periods)
+    if calendar.breaks or not compact or any(int(r.params["max_second_hour"]) for r in compact):
+        return None
+    students = set().union(*(_subgroups(school, r) for r in compact))
+    load: Counter = Counter()
+    for lesson in school.active_lessons():
+        for subgroup in school.lesson_subgroups(lesson):
+            load[subgroup] += lesson.periods
+    class_of = {s: c.id for c in school.classes for s in school.subgroups_of.get(c.id, ())}
+    groups, lessons = list(school.groups), list(school.lessons)
+    for subgroup in sorted(students):
+        free = n_days * n_periods - load[subgroup]
+        if not 0 <= free <= n_days:
+            return None
+        if free:
+            name = f"free period:{subgroup}"
+            groups.append(Group(id=name, class_id=class_of[subgroup], name=name, subgroups=[subgroup]))
+            lessons.append(Lesson(id=name, subject="", groups=[name], blocks=[1] * free, min_days_apart=1))
+    teaching = {t for lesson in school.active_lessons() for t in lesson.teachers}
+    days_off: dict[str, int] = {}
+    implied = []
+    for rule in hard:
+        if rule.type == "max_days_per_week" and rule.scope in ("teacher", "all_teachers"):
+            implied.append(rule)
+            targets = [rule.target] if rule.scope == "teacher" else [t.id for t in school.teachers]
+            for teacher in targets:
+                if teacher in teaching:
+                    days_off[teacher] = max(days_off.get(teacher, 0), n_days - int(rule.params["max"]))
+    if any(
+        r.type == "unavailable"
+        and (
+            (r.scope in ("teacher", "all_teachers") and (r.scope == "all_teachers" or r.target in days_off))
+            or (r.scope in ("group", "all_groups") and _subgroups(school, r) & students)
+        )
+        for r in hard
+    ):
+        return None
+    for teacher, off in sorted(days_off.items()):
+        if off > 0:
+            name = f"day off:{teacher}"
+            lessons.append(
+                Lesson(id=name, subject="", teachers=[teacher], blocks=[n_periods] * off, min_days_apart=1)
+            )
+    last = [
+        name for name in (x.id for x in lessons[len(school.lessons) :]) if name.startswith("free period:")
+    ]
+    rules = [r for r in hard if r.type not in STRUCTURAL and r not in compact and r not in implied]
+    if last:
+        ends = [(d, n_periods - 1) for d in range(n_days)]
+        rules.append(
+            Rule(
+                id="free period",
+                type="preferred_times",
+                scope="lessons",
+                target=last,
+                params={"slots": ends, "mode": "start"},
+            )
+        )
+    return dataclasses.replace(school, groups=groups, lessons=lessons, rules=rules)
+
+
+def place_by_ejection(
+    school: School,
+    hard: list,
+    compact: list,
+    tm: TimetableModel,
+    seconds: float,
+    cancel: threading.Event | None,
+    seed: int = 0,
+) -> dict | None:
+    """Every block of ``tm`` placed by the ejection search over ``free_periods_as_lessons``, started again
+    with another seed every ``EJECT_RESTART`` seconds, as block -> option of ``tm``; None where that
+    school does not apply or the ejection search does not read its rules, or when nothing was found in
+    ``seconds``."""
+    deadline = time.monotonic() + seconds
+    free = free_periods_as_lessons(school, hard, compact)
+    if free is None:
+        return None
+    try:
+        search = EjectionSearch(TimetableModel(free, BuildOptions(require_all=False)), seed, *EJECT_KEMPE)
+    except Unsupported:
+        return None
+    attempt = 0
+    while time.monotonic() < deadline and not (cancel is not None and cancel.is_set()):
+        found, left = search.run(None, min(deadline, time.monotonic() + EJECT_RESTART), cancel)
+        if not left:
+            chosen = {}
+            for key, opt in found.items():
+                block = tm.block_by_key.get(key)
+                if block is not None:
+                    chosen[key] = tm.matching_option(block, (opt.slot, opt.room, opt.pool))
+            return chosen if all(chosen.values()) and len(chosen) == len(tm.blocks) else None
+        attempt += 1
+        search.random.seed(seed * 1000 + attempt)
+    return None
 
 
 def busy_cells(tm: TimetableModel, res, rule, minimum: int = 0) -> list[list[tuple[int, int]]]:
@@ -853,6 +976,15 @@ def place_everything(
         for rule in rules:
             add_compact_days(tm, rule)
         solver = _run(tm.model, quick, workers, cancel, seed=seed, quick=True) if quick else None
+        if direct:
+            chosen = place_by_ejection(school, hard, compact, tm, min(budget / 2, EJECT_SEARCH), cancel, seed)
+            if chosen is not None:
+                note(
+                    f"without {len(structural)} gap rule(s): placed by pushing others out at "
+                    f"{time.monotonic() - start:.1f} s",
+                    True,
+                )
+                return tm, chosen
         if solver is None and budget > quick:
             tm.fill_full_weeks()
             for rule in compact:

@@ -209,9 +209,58 @@ def test_subgroups_with_compact_days_anyway_go_straight_to_the_longer_placement_
     if week == "two free periods":
         assert searches[0] == "quick"
         assert warm.steps[0].startswith("without 1 gap rule(s), with compact days: placed")
+    elif week == "full":
+        # Every rule is one the ejection search reads: it places the week before any CP-SAT search.
+        assert searches == []
+        assert warm.steps[0].startswith("without 1 gap rule(s): placed by pushing others out")
     else:
         assert searches[0] == "plain"
         assert warm.steps[0].startswith("without 1 gap rule(s): placed")
+
+
+def test_free_periods_and_days_off_become_lessons_the_ejection_search_places():
+    # A has no gaps and an early start and one free period in its 8; T1 teaches on one day of two.
+    lessons = [
+        L("a", ["T1"], ["A"], [1, 1], min_days_apart=0),
+        L("b", ["T2"], ["A"], [1, 1, 1], min_days_apart=0),
+        L("c", ["T3"], ["A"], [2]),
+    ]
+    rules = [
+        Rule("gaps", "max_gaps_per_week", "group", "A", HARD, {"max": 0}),
+        Rule("early", "early_start", "group", "A", HARD, {"max_second_hour": 0}),
+        Rule("days", "max_days_per_week", "teacher", "T1", HARD, {"max": 1}),
+        Rule("t-gaps", "max_gaps_per_week", "all_teachers", None, HARD, {"max": 0}),
+    ]
+    school = make_school(lessons, days=2, periods=4, rules=rules)
+    compact = compact_early_rules(school, rules)
+    free = relax.free_periods_as_lessons(school, rules, compact)
+    added = {x.id: x for x in free.lessons[len(lessons) :]}
+    assert added["free period:A"].blocks == [1] and added["free period:A"].groups == ["free period:A"]
+    assert added["day off:T1"].blocks == [4] and added["day off:T1"].teachers == ["T1"]
+    # Early start, the gap rules and max days follow from them; the free period ends a day.
+    [ends] = free.rules
+    assert ends.type == "preferred_times" and ends.params["slots"] == [(0, 3), (1, 3)]
+    for seed in range(3):
+        tm = TimetableModel(replace(school, rules=relax.gaps_as_soft(rules)), BuildOptions(require_all=True))
+        chosen = relax.place_by_ejection(school, rules, compact, tm, 10, None, seed)
+        assert chosen is not None and set(chosen) == {b.key for b in tm.blocks}
+        pairs = [(tm.block_by_key[key], opt) for key, opt in chosen.items()]
+        days = {o.slot[0] for b, o in pairs if b.lesson.id == "a"}
+        starts = {o.slot for b, o in pairs}
+        assert len(days) == 1 and len(starts) == 6
+    warm = relax.relax_and_repair(school, 20)
+    assert warm.timetable is not None and check(school, warm.timetable).ok
+
+    # Where the free periods or days off could not be lessons, the search is not tried.
+    def none(school, rules=rules) -> bool:
+        return relax.free_periods_as_lessons(school, rules, compact_early_rules(school, rules)) is None
+
+    assert none(make_school(lessons, days=2, periods=5, rules=rules, breaks=[(0, 2)]))
+    assert none(make_school(lessons[:2], days=2, periods=4, rules=rules))  # 3 free periods in 2 days
+    away = Rule("away", "unavailable", "teacher", "T1", HARD, {"slots": [(0, 0)]})
+    assert none(school, rules + [away])
+    late = Rule("early", "early_start", "group", "A", HARD, {"max_second_hour": 1})
+    assert none(school, [late if r.id == "early" else r for r in rules])
 
 
 def test_rooms_one_allowed_room_per_block_and_no_room_clash():
