@@ -7,9 +7,10 @@ in seconds. So:
 1. place every block keeping every hard rule except the gap rules (``STRUCTURAL``). Students with no
    gaps at all and an early start keep that exactly, as compact days (``add_compact_days``). CP-SAT's own
    search first, with compact days (``QUICK_SEARCH``) and then with only the busy periods they imply
-   (``PLAIN_SEARCH``, ``add_busy_periods``); when it finds nothing, as many periods as it places quickly
-   and ``PlacementRepair`` for the rest (``place_everything``). When that fails too, step 1 starts again
-   with other seeds.
+   (``PLAIN_SEARCH``, ``add_busy_periods``), or, where the students' free periods and the teachers'
+   days off can be lessons of their own, first the ejection search (``place_by_ejection``); when it
+   finds nothing, as many periods as it places quickly and ``PlacementRepair`` for the rest
+   (``place_everything``). When that fails too, step 1 starts again with other seeds.
 2. repair the gap rules by a large neighbourhood search of our own (``GapRepair``). First a day pass:
    for each day with excess gaps, the most first, every block of that day is re-placed within the day
    (a small search, since each block keeps its day). Then pick a teacher or subgroup with too many gaps
