@@ -1117,6 +1117,17 @@ class TimetableModel:
         in a timetable's placement."""
         return next((o for o in block.options if _matches(o, want)), None) if want else None
 
+    def same_options(self, chosen: dict[tuple[str, int], Option]) -> dict[tuple[str, int], Option]:
+        """``chosen`` (block -> option of another model) as options of this one: the same start, room
+        and pool, for every block this model has and allows there."""
+        out = {}
+        for key, opt in chosen.items():
+            block = self.block_by_key.get(key)
+            match = block and self.matching_option(block, (opt.slot, opt.room, opt.pool))
+            if match is not None:
+                out[key] = match
+        return out
+
     def hint(self, placements: dict[tuple[str, int], tuple]) -> None:
         """Hint the option of every block in ``placements``: (lesson, block) -> (start, room name) as in a
         timetable, or (start, room, pool) naming an option exactly. Blocks without a match get no hint."""

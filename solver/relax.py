@@ -42,6 +42,7 @@ from ortools.sat.python import cp_model
 from .domain import HARD, Group, Lesson, Placement, Rule, School, Timetable
 from .eject import EjectionSearch, Unsupported
 from .model import BuildOptions, Option, TimetableModel
+from .rules import STUDENTS, TEACHERS
 
 STRUCTURAL = frozenset({"max_gaps_per_day", "max_gaps_per_week"})
 """Hard rule types left out of step 1 and repaired in step 2."""
@@ -212,8 +213,8 @@ def daily_minimums(tm: TimetableModel, hard: list) -> dict:
     }
 
 
-def free_periods_as_lessons(school: School, hard: list, compact: list) -> School | None:
-    """``school`` as the ejection search reads it, when students have no gaps and an early start
+def free_periods_as_lessons(tm: TimetableModel, hard: list, compact: list) -> School | None:
+    """``tm``'s school as the ejection search reads it, when students have no gaps and an early start
     (``compact``): each free period of such a subgroup is a lesson of its own at the last period of a
     day, one a day, so every period of the subgroup is taken and its days are compact wherever its
     lessons go; each day off a teacher must have (max days a week) is a lesson of a whole day. The rules
@@ -221,62 +222,50 @@ def free_periods_as_lessons(school: School, hard: list, compact: list) -> School
 
     None where that does not hold: breaks, a later start allowed some days, unavailable times of those
     students or teachers, more free periods a week than days."""
-    calendar = school.calendar
-    n_days, n_periods = calendar.n_days, len(calendar.periods)
-    if calendar.breaks or not compact or any(int(r.params["max_second_hour"]) for r in compact):
+    school = tm.school
+    n_days, n_periods = tm.n_days, tm.n_periods
+    if school.calendar.breaks or not compact or any(int(r.params["max_second_hour"]) for r in compact):
         return None
     students = set().union(*(_subgroups(school, r) for r in compact))
-    load: Counter = Counter()
-    for lesson in school.active_lessons():
-        for subgroup in school.lesson_subgroups(lesson):
-            load[subgroup] += lesson.periods
     class_of = {s: c.id for c in school.classes for s in school.subgroups_of.get(c.id, ())}
-    groups, lessons = list(school.groups), list(school.lessons)
+    groups, lessons, free_periods = list(school.groups), list(school.lessons), []
     for subgroup in sorted(students):
-        free = n_days * n_periods - load[subgroup]
+        free = n_days * n_periods - tm.load(("students", subgroup))
         if not 0 <= free <= n_days:
             return None
         if free:
             name = f"free period:{subgroup}"
             groups.append(Group(id=name, class_id=class_of[subgroup], name=name, subgroups=[subgroup]))
             lessons.append(Lesson(id=name, subject="", groups=[name], blocks=[1] * free, min_days_apart=1))
-    teaching = {t for lesson in school.active_lessons() for t in lesson.teachers}
+            free_periods.append(name)
     days_off: dict[str, int] = {}
-    implied = []
+    implied = [r for r in hard if r.type == "max_days_per_week" and r.scope in TEACHERS]
+    for rule in implied:
+        for teacher in [rule.target] if rule.scope == "teacher" else [t.id for t in school.teachers]:
+            if tm.uses.get(("teacher", teacher)):
+                days_off[teacher] = max(days_off.get(teacher, 0), n_days - int(rule.params["max"]))
     for rule in hard:
-        if rule.type == "max_days_per_week" and rule.scope in ("teacher", "all_teachers"):
-            implied.append(rule)
-            targets = [rule.target] if rule.scope == "teacher" else [t.id for t in school.teachers]
-            for teacher in targets:
-                if teacher in teaching:
-                    days_off[teacher] = max(days_off.get(teacher, 0), n_days - int(rule.params["max"]))
-    if any(
-        r.type == "unavailable"
-        and (
-            (r.scope in ("teacher", "all_teachers") and (r.scope == "all_teachers" or r.target in days_off))
-            or (r.scope in ("group", "all_groups") and _subgroups(school, r) & students)
-        )
-        for r in hard
-    ):
-        return None
+        if rule.type != "unavailable":
+            continue
+        if rule.scope == "all_teachers" or (rule.scope == "teacher" and rule.target in days_off):
+            return None
+        if rule.scope in STUDENTS and _subgroups(school, rule) & students:
+            return None
     for teacher, off in sorted(days_off.items()):
         if off > 0:
             name = f"day off:{teacher}"
             lessons.append(
                 Lesson(id=name, subject="", teachers=[teacher], blocks=[n_periods] * off, min_days_apart=1)
             )
-    last = [
-        name for name in (x.id for x in lessons[len(school.lessons) :]) if name.startswith("free period:")
-    ]
     rules = [r for r in hard if r.type not in STRUCTURAL and r not in compact and r not in implied]
-    if last:
+    if free_periods:
         ends = [(d, n_periods - 1) for d in range(n_days)]
         rules.append(
             Rule(
                 id="free period",
                 type="preferred_times",
                 scope="lessons",
-                target=last,
+                target=free_periods,
                 params={"slots": ends, "mode": "start"},
             )
         )
@@ -284,10 +273,9 @@ def free_periods_as_lessons(school: School, hard: list, compact: list) -> School
 
 
 def place_by_ejection(
-    school: School,
+    tm: TimetableModel,
     hard: list,
     compact: list,
-    tm: TimetableModel,
     seconds: float,
     cancel: threading.Event | None,
     seed: int = 0,
@@ -297,7 +285,7 @@ def place_by_ejection(
     school does not apply or the ejection search does not read its rules, or when nothing was found in
     ``seconds``."""
     deadline = time.monotonic() + seconds
-    free = free_periods_as_lessons(school, hard, compact)
+    free = free_periods_as_lessons(tm, hard, compact)
     if free is None:
         return None
     try:
@@ -308,12 +296,8 @@ def place_by_ejection(
     while time.monotonic() < deadline and not (cancel is not None and cancel.is_set()):
         found, left = search.run(None, min(deadline, time.monotonic() + EJECT_RESTART), cancel)
         if not left:
-            chosen = {}
-            for key, opt in found.items():
-                block = tm.block_by_key.get(key)
-                if block is not None:
-                    chosen[key] = tm.matching_option(block, (opt.slot, opt.room, opt.pool))
-            return chosen if all(chosen.values()) and len(chosen) == len(tm.blocks) else None
+            chosen = tm.same_options(found)
+            return chosen if len(chosen) == len(tm.blocks) else None
         attempt += 1
         search.random.seed(seed * 1000 + attempt)
     return None
@@ -978,7 +962,7 @@ def place_everything(
             add_compact_days(tm, rule)
         solver = _run(tm.model, quick, workers, cancel, seed=seed, quick=True) if quick else None
         if direct:
-            chosen = place_by_ejection(school, hard, compact, tm, min(budget / 2, EJECT_SEARCH), cancel, seed)
+            chosen = place_by_ejection(tm, hard, compact, min(budget / 2, EJECT_SEARCH), cancel, seed)
             if chosen is not None:
                 note(
                     f"without {len(structural)} gap rule(s): placed by pushing others out at "
@@ -1074,10 +1058,7 @@ def relax_and_repair(
                 )
             # Both models have the same blocks and options (rooms and pools do not depend on the gap
             # rules).
-            chosen = {
-                key: second.matching_option(second.block_by_key[key], (x.slot, x.room, x.pool))
-                for key, x in placed.items()
-            }
+            chosen = second.same_options(placed)
         if report is not None:
             report("repairing the gap rules", True)
         repair = GapRepair(second, structural, workers, seed=attempt)

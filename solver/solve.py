@@ -489,12 +489,7 @@ class _Solver:
 
         deadline = time.monotonic() + self.remaining() * EJECT_SHARE
         found, _ = search.run(begin, deadline, self.cancel, report, give_up=EJECT_STALL)
-        chosen = {}
-        for key, opt in found.items():
-            match = tm.matching_option(tm.block_by_key[key], (opt.slot, opt.room, opt.pool))
-            if match is not None:
-                chosen[key] = match
-        return chosen
+        return tm.same_options(found)
 
     def keep_closest(self, tm: TimetableModel, budget: float, literals: list) -> tuple[int, list[int] | None]:
         """As much of relax and repair's closest placement as every hard rule allows: each block keeps its

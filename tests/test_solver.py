@@ -233,7 +233,14 @@ def test_free_periods_and_days_off_become_lessons_the_ejection_search_places():
     ]
     school = make_school(lessons, days=2, periods=4, rules=rules)
     compact = compact_early_rules(school, rules)
-    free = relax.free_periods_as_lessons(school, rules, compact)
+
+    def step_one(school, rules) -> TimetableModel:
+        return TimetableModel(
+            replace(school, rules=relax.gaps_as_soft(rules)), BuildOptions(require_all=True)
+        )
+
+    tm = step_one(school, rules)
+    free = relax.free_periods_as_lessons(tm, rules, compact)
     added = {x.id: x for x in free.lessons[len(lessons) :]}
     assert added["free period:A"].blocks == [1] and added["free period:A"].groups == ["free period:A"]
     assert added["day off:T1"].blocks == [4] and added["day off:T1"].teachers == ["T1"]
@@ -241,8 +248,7 @@ def test_free_periods_and_days_off_become_lessons_the_ejection_search_places():
     [ends] = free.rules
     assert ends.type == "preferred_times" and ends.params["slots"] == [(0, 3), (1, 3)]
     for seed in range(3):
-        tm = TimetableModel(replace(school, rules=relax.gaps_as_soft(rules)), BuildOptions(require_all=True))
-        chosen = relax.place_by_ejection(school, rules, compact, tm, 10, None, seed)
+        chosen = relax.place_by_ejection(tm, rules, compact, 10, None, seed)
         assert chosen is not None and set(chosen) == {b.key for b in tm.blocks}
         pairs = [(tm.block_by_key[key], opt) for key, opt in chosen.items()]
         days = {o.slot[0] for b, o in pairs if b.lesson.id == "a"}
@@ -253,7 +259,8 @@ def test_free_periods_and_days_off_become_lessons_the_ejection_search_places():
 
     # Where the free periods or days off could not be lessons, the search is not tried.
     def none(school, rules=rules) -> bool:
-        return relax.free_periods_as_lessons(school, rules, compact_early_rules(school, rules)) is None
+        compact = compact_early_rules(school, rules)
+        return relax.free_periods_as_lessons(step_one(school, rules), rules, compact) is None
 
     assert none(make_school(lessons, days=2, periods=5, rules=rules, breaks=[(0, 2)]))
     assert none(make_school(lessons[:2], days=2, periods=4, rules=rules))  # 3 free periods in 2 days
