@@ -40,7 +40,7 @@ from collections.abc import Callable
 from ortools.sat.python import cp_model
 
 from .domain import HARD, Group, Lesson, Placement, Rule, School, Timetable
-from .eject import EjectionSearch, Unsupported
+from .eject import EjectionSearch, Unsupported, place_on_two_cores
 from .model import BuildOptions, Option, TimetableModel
 from .rules import STUDENTS, TEACHERS
 
@@ -133,10 +133,12 @@ EJECT_SEARCH = 40.0
 """Seconds at most, and half the longer search's share, for the ejection search over free periods as
 lessons (``place_by_ejection``) before CP-SAT's longer search."""
 
-EJECT_RESTART = 8.0
-"""Seconds of one such ejection search before it starts again from nothing with another seed.
-German-100_and_0, seeds 0-19, 20 s each: 8 placed everything, 7 of them at 2.9-8.4 s and one at 16.6 s;
-the other 12 stayed 1-4 periods short to the end."""
+EJECT_RESTART = 36_000
+"""Moves of one such ejection search before it starts again from nothing with another seed (a count of
+moves, unlike seconds, does not depend on the machine). German-100_and_0, seeds 0-14, 12 s each: 5
+placed everything, at 29,900-35,200 moves (6.5-8.5 s); the other 10 stayed 1-5 periods short to the
+end, at 37,900-57,400 moves. On a faster machine, seeds 0-19 placed everything in 7 of 20 at 2.9-8.4 s
+and one at 16.6 s."""
 
 EJECT_KEMPE = (10, 60)
 """Kempe chain tries and length of that search (``EjectionSearch``): every period of a subgroup is taken
@@ -281,7 +283,8 @@ def place_by_ejection(
     seed: int = 0,
 ) -> dict | None:
     """Every block of ``tm`` placed by the ejection search over ``free_periods_as_lessons``, started again
-    with another seed every ``EJECT_RESTART`` seconds, as block -> option of ``tm``; None where that
+    with another seed every ``EJECT_RESTART`` moves, on two cores (``place_on_two_cores``), as block ->
+    option of ``tm``; None where that
     school does not apply or the ejection search does not read its rules, or when nothing was found in
     ``seconds``."""
     deadline = time.monotonic() + seconds
@@ -292,15 +295,11 @@ def place_by_ejection(
         search = EjectionSearch(TimetableModel(free, BuildOptions(require_all=False)), seed, *EJECT_KEMPE)
     except Unsupported:
         return None
-    attempt = 0
-    while time.monotonic() < deadline and not (cancel is not None and cancel.is_set()):
-        found, left = search.run(None, min(deadline, time.monotonic() + EJECT_RESTART), cancel)
-        if not left:
-            chosen = tm.same_options(found)
-            return chosen if len(chosen) == len(tm.blocks) else None
-        attempt += 1
-        search.random.seed(seed * 1000 + attempt)
-    return None
+    found = place_on_two_cores(search, deadline, EJECT_RESTART, seed, cancel)
+    if found is None:
+        return None
+    chosen = tm.same_options(found)
+    return chosen if len(chosen) == len(tm.blocks) else None
 
 
 def busy_cells(tm: TimetableModel, res, rule, minimum: int = 0) -> list[list[tuple[int, int]]]:

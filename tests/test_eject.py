@@ -3,14 +3,17 @@ pushes others out to make room, and its placements keep every hard rule (judged 
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
+from solver import eject
 from solver.checker import check
 from solver.domain import HARD, Lesson, Placement, Rule, Timetable
-from solver.eject import EjectionSearch, Unsupported
+from solver.eject import EjectionSearch, Unsupported, place_on_two_cores
 from solver.fet import import_fet
 from solver.model import BuildOptions, TimetableModel
 from solver.solve import SolveOptions, _Solver
@@ -37,6 +40,43 @@ def test_places_every_block_of_a_fet_school_keeping_its_hard_rules():
     assert left == 0 and len(chosen) == len(tm.blocks)
     report = check(school, timetable(school, tm, chosen))
     assert report.hard == []
+
+
+def test_on_two_cores_the_forked_search_can_be_the_one_that_places_everything(monkeypatch):
+    school = import_fet(TINY)
+    tm = hard_model(school)
+    here, real_run = os.getpid(), EjectionSearch.run
+
+    def only_elsewhere(search, start, deadline, cancel=None, *args, **kwargs):
+        if os.getpid() != here:
+            return real_run(search, start, deadline, cancel, *args, **kwargs)
+        # This process finds nothing: it waits until the other has placed everything.
+        while not cancel.is_set() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return {}, school.total_periods()
+
+    monkeypatch.setattr(EjectionSearch, "run", only_elsewhere)
+    chosen = place_on_two_cores(EjectionSearch(tm, seed=1), time.monotonic() + 20, 10_000, seed=1)
+    assert chosen is not None and set(chosen) == {b.key for b in tm.blocks}
+    # The options are this process's own, so the placement reads as any other.
+    assert all(opt in tm.block_by_key[key].options for key, opt in chosen.items())
+    assert check(school, timetable(school, tm, chosen)).hard == []
+
+
+def test_without_fork_one_process_searches_alone(monkeypatch):
+    school = import_fet(TINY)
+    tm = hard_model(school)
+
+    def no_fork(method):
+        raise ValueError(f"cannot find context for {method!r}")
+
+    monkeypatch.setattr(eject.multiprocessing, "get_context", no_fork)
+    chosen = place_on_two_cores(EjectionSearch(tm, seed=1), time.monotonic() + 20, 10_000, seed=1)
+    assert chosen is not None and check(school, timetable(school, tm, chosen)).hard == []
+    # A cancelled search gives up at once.
+    cancel = threading.Event()
+    cancel.set()
+    assert place_on_two_cores(EjectionSearch(tm), time.monotonic() + 20, 10_000, 1, cancel) is None
 
 
 def test_pushes_a_block_out_of_the_only_time_another_can_take():
