@@ -137,7 +137,8 @@ EJECT_RESTART = 36_000
 """Moves of one such ejection search before it starts again from nothing with another seed (a count of
 moves, unlike seconds, does not depend on the machine). German-100_and_0, seeds 0-14, 12 s each: 5
 placed everything, at 29,900-35,200 moves (6.5-8.5 s); the other 10 stayed 1-5 periods short to the
-end, at 37,900-57,400 moves. On a faster machine, seeds 0-19 placed everything in 7 of 20 at 2.9-8.4 s
+end, at 37,900-57,400 moves; seeds 1000-1007 placed everything in none of 8 runs of 36,000 moves. On a
+faster machine, seeds 0-19 placed everything in 7 of 20 at 2.9-8.4 s
 and one at 16.6 s."""
 
 EJECT_KEMPE = (10, 60)
