@@ -139,7 +139,8 @@ class EjectionSearch:
             for k, o in enumerate(b.options):
                 by_room[(o.room, o.pool)].setdefault(o.slot, k)
             self.twin.append([by_room[(o.room, o.pool)] for o in b.options])
-        self.starts: dict[int, list[tuple[int, int]]] = {}
+        self.starts = [list(dict.fromkeys(slots)) for slots in self.slots]
+        """The distinct starts of each block's options, in their order (for Kempe chains)."""
         self._reset()
         self.option_index = [{id(o): j for j, o in enumerate(b.options)} for b in blocks]
         self.allowed_set = [set(a) for a in self.allowed]
@@ -337,14 +338,8 @@ class EjectionSearch:
         """Move ``unit`` (one single period) to the start ``there``, and whatever it then clashes with at
         ``there`` to its start, and so on (a Kempe chain): every block stays placed and every rule kept.
         Whether it could."""
-        units, blocks, chosen, slot_of, unit_of = (
-            self.units,
-            self.blocks,
-            self.chosen,
-            self.slot_of,
-            self.unit_of,
-        )
-        holders, capacity = self.holders, self.capacity
+        units, blocks, chosen, slot_of = self.units, self.blocks, self.chosen, self.slot_of
+        holders, capacity, unit_of = self.holders, self.capacity, self.unit_of
         here = slot_of[units[unit][0]]
         target = {unit: there}
         queue, moves = [unit], {}
@@ -394,9 +389,7 @@ class EjectionSearch:
             h = self.units[v][0]
             if len(self.units[v]) != 1 or self.chosen[h] is None:
                 return False
-            starts = self.starts.get(h)
-            if starts is None:
-                starts = self.starts[h] = list(dict.fromkeys(self.slots[h]))
+            starts = self.starts[h]
             for there in self.random.sample(starts, min(self.kempe_tries, len(starts))):
                 if there != self.slot_of[h] and self._swap(v, there):
                     break
@@ -537,13 +530,13 @@ class _Either:
             try:
                 self.found = self.other.recv()
             except (EOFError, OSError):
-                self.found = None
+                pass  # it ended without a word: as if it found nothing
             self.other = None  # it has said all it will say
         return self.found is not None
 
 
 def _place_elsewhere(
-    search: EjectionSearch, deadline: float, restart: float, seeds: Iterator[int], out
+    search: EjectionSearch, deadline: float, restart: int, seeds: Iterator[int], out
 ) -> None:
     """The forked process of ``place_on_two_cores``: its placement, as (block, option) indices, or None."""
     found = search.until_placed(deadline, restart, seeds)

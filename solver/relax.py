@@ -138,8 +138,7 @@ EJECT_RESTART = 36_000
 moves, unlike seconds, does not depend on the machine). German-100_and_0, seeds 0-14, 12 s each: 5
 placed everything, at 29,900-35,200 moves (6.5-8.5 s); the other 10 stayed 1-5 periods short to the
 end, at 37,900-57,400 moves; seeds 1000-1007 placed everything in none of 8 runs of 36,000 moves. On a
-faster machine, seeds 0-19 placed everything in 7 of 20 at 2.9-8.4 s
-and one at 16.6 s."""
+faster machine, seeds 0-19 placed everything in 7 of 20 at 2.9-8.4 s and one at 16.6 s."""
 
 EJECT_KEMPE = (10, 60)
 """Kempe chain tries and length of that search (``EjectionSearch``): every period of a subgroup is taken
@@ -285,9 +284,8 @@ def place_by_ejection(
 ) -> dict | None:
     """Every block of ``tm`` placed by the ejection search over ``free_periods_as_lessons``, started again
     with another seed every ``EJECT_RESTART`` moves, on two cores (``place_on_two_cores``), as block ->
-    option of ``tm``; None where that
-    school does not apply or the ejection search does not read its rules, or when nothing was found in
-    ``seconds``."""
+    option of ``tm``; None where that school does not apply or the ejection search does not read its
+    rules, or when nothing was found in ``seconds``."""
     deadline = time.monotonic() + seconds
     free = free_periods_as_lessons(tm, hard, compact)
     if free is None:
