@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -258,6 +259,31 @@ def test_repair_gives_up_after_a_while_without_gain():
     started = time.monotonic()
     _, left, _ = repair.run(_place(tm), started + 30, None, give_up=0.5)
     assert left == 1 and time.monotonic() - started < 10
+
+
+def test_fewer_gaps_in_all_do_not_hold_off_the_wide_searches_while_the_excess_stays():
+    """Once ``WIDE_AFTER`` searches leave the excess gaps as they were, every second search is wide, even
+    when each of them lowers the tie-break (the gaps in all)."""
+    s = _gap_school()
+    relaxed = [dataclasses.replace(r, weight=99) for r in s.rules]
+    tm = TimetableModel(dataclasses.replace(s, rules=relaxed), BuildOptions(require_all=True))
+    repair = GapRepair(tm, s.rules, workers=8)
+    tie_break = iter(range(1000, 0, -1))
+    repair.score = lambda chosen: ((1, next(tie_break)), [((("teacher", "T1"),), 0, ())])
+    cancel = threading.Event()
+    searches = []
+
+    def recording(chosen, free, seed, seconds, force=(), day=None, stop_below=None):
+        searches.append("day" if day is not None else "wide" if seconds == relax.WIDE_SECONDS else "plain")
+        if len(searches) == relax.WIDE_AFTER + 4:
+            cancel.set()
+        return dict(chosen), True
+
+    repair.step = recording
+    repair.run(_place(tm), time.monotonic() + 30, cancel)
+    # WIDE_AFTER searches without fewer excess gaps (the day pass among them), then wide and day ones.
+    assert searches[: relax.WIDE_AFTER] == ["day"] + ["plain"] * (relax.WIDE_AFTER - 1)
+    assert searches[relax.WIDE_AFTER :] == ["wide", "plain", "wide", "day"]
 
 
 def test_a_search_moves_only_its_neighbourhood_and_the_fixed_model_follows_the_blocks_that_moved():
