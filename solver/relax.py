@@ -127,8 +127,8 @@ the class's day and one other found a placement without it on 2 of 5 other days 
 2 s."""
 
 DAY_EVERY = 4
-"""Once flat (``WIDE_AFTER``), every fourth neighbourhood search of a repair with a day pass re-places a
-hot spot's whole day within the day. Gymnasio's gap repair alone, seeds 0-11 from the same placements:
+"""Once ``WIDE_AFTER`` searches brought no fewer excess gaps, every fourth neighbourhood search of a repair
+with a day pass re-places a hot spot's whole day within the day. Gymnasio's gap repair alone, seeds 0-11 from the same placements:
 zero excess gaps at a median of 16.1 s (47.5 s at most) against 22.4 s (73.3 s, and one run stuck at 3
 excess gaps after 60 s); a last teacher with gaps on two days took moves of several classes on one day.
 liceo-scientifico and Bethlen, two seeds each, step 1 included: 32-34 s against 20-31 s and 21-26 s
