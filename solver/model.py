@@ -29,6 +29,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
+from ortools.util.python.sorted_interval_list import Domain
 
 from .domain import HARD, Lesson, Rule, School, Slot
 
@@ -117,6 +118,7 @@ class TimetableModel:
         self.n_days, self.n_periods = cal.n_days, cal.n_periods
         self.breaks: set[Slot] = set(cal.breaks)
         self.lessons = self.school.active_lessons()
+        self.lesson_order = {x.id: k for k, x in enumerate(self.lessons)}
         self.subgroups = {x.id: sorted(self.school.lesson_subgroups(x)) for x in self.lessons}
         self.people: dict[str, list[Resource]] = {
             x.id: [("teacher", t) for t in x.teachers] + [("students", g) for g in self.subgroups[x.id]]
@@ -254,7 +256,12 @@ class TimetableModel:
 
     def add_block_variables(self) -> None:
         """One literal per feasible (block, start, room); breaks, pins and hard pruning remove options."""
-        new_literal = self.model.new_bool_var
+        # A literal without a name, its domain shared: twice as fast as ``new_bool_var`` (WTHS: 42,707).
+        proto, zero_one = self.model.model_proto, Domain(0, 1)
+
+        def new_literal(_: str) -> cp_model.IntVar:
+            return cp_model.IntVar(proto).with_domain(zero_one)
+
         # Starts of a block of some length where no period is a break or blocked for its people; lessons
         # of the same people share them.
         fitting: dict[tuple, list[tuple[Slot, tuple[Slot, ...]]]] = {}
@@ -480,7 +487,9 @@ class TimetableModel:
         target = rule.target
         ids = set([target] if isinstance(target, str) else list(target or []))
         if rule.scope in ("lesson", "lessons"):
-            return [x for x in self.lessons if x.id in ids]
+            # In lesson order, looked up by id: FET files have thousands of such rules (shc-2013: 1,300).
+            found = [self.lesson_order[i] for i in ids if i in self.lesson_order]
+            return [self.lessons[k] for k in sorted(found)]
         if rule.scope == "subject":
             return [x for x in self.lessons if x.subject in ids]
         if rule.scope == "teacher":
@@ -796,10 +805,19 @@ class TimetableModel:
         blocks = self._rule_blocks(rule)
         if len(blocks) < 2:
             return
-        values = {key(o.slot) for b in blocks for o in b.options}
+        # Block -> value -> its literals there, gathered once (WTHS: 108 rules, 0.25 s of build when each
+        # value scanned every option).
+        by_value: list[dict] = []
+        for b in blocks:
+            lits: dict = defaultdict(list)
+            for o in b.options:
+                lits[key(o.slot)].append(o.var)
+            by_value.append(lits)
+        index = {id(b): k for k, b in enumerate(blocks)}
+        values = {v for lits in by_value for v in lits}
 
         def at(block: BlockVars, value) -> cp_model.LinearExprT:
-            return sum(o.var for o in block.options if key(o.slot) == value)
+            return cp_model.LinearExpr.sum(by_value[index[id(block)]].get(value, []))
 
         if self.weight(rule) >= HARD:
             first = blocks[0]
@@ -1132,11 +1150,17 @@ class TimetableModel:
         """Hint the option of every block in ``placements``: (lesson, block) -> (start, room name) as in a
         timetable, or (start, room, pool) naming an option exactly. Blocks without a match get no hint."""
         self.model.clear_hints()
+        hinted, values = [], []
         for block in self.blocks:
             match = self.matching_option(block, placements.get(block.key))
             if match is not None:
                 for opt in block.options:
-                    self.model.add_hint(opt.var, opt is match)
+                    hinted.append(opt.var.index)
+                    values.append(int(opt is match))
+        # Written to the proto at once: one ``add_hint`` per literal took 0.07 s on WTHS (42,707).
+        hint = self.model.proto.solution_hint
+        hint.vars.extend(hinted)
+        hint.values.extend(values)
 
     def size(self) -> tuple[int, int]:
         """(variables, constraints) of the built model."""
