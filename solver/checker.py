@@ -506,6 +506,14 @@ def _back_to_back(s: Schedule, a: Placement, b: Placement) -> bool:
     return _after(s, a) == b.slot or _after(s, b) == a.slot
 
 
+def _touching(a: Placement, b: Placement) -> bool:
+    """One ends in the period before the other starts, on the same day, with no break between: FET's
+    min days rule compares the hours alone, where its consecutive and grouped rules skip breaks."""
+    if a.slot[0] != b.slot[0]:
+        return False
+    return a.slot[1] + a.length == b.slot[1] or b.slot[1] + b.length == a.slot[1]
+
+
 @rule_check("min_days_between")
 def check_min_days_between(s: Schedule, rule: Rule) -> list[Finding]:
     """Days too close, per pair closer than `min_days` days (as FET counts them); with
@@ -517,7 +525,7 @@ def check_min_days_between(s: Schedule, rule: Rule) -> list[Finding]:
         if distance < gap:
             message = f"{_block_name(a)} and {_block_name(b)} are {distance} day(s) apart (min {gap})"
             out.append((gap - distance, message))
-        if distance == 0 and rule.params.get("consecutive_if_same_day") and not _back_to_back(s, a, b):
+        if distance == 0 and rule.params.get("consecutive_if_same_day") and not _touching(a, b):
             out.append((1, f"{_block_name(a)} and {_block_name(b)} share a day but are not back to back"))
     return out
 

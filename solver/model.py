@@ -788,13 +788,16 @@ class TimetableModel:
                 self._same_day_adjacent(a, b)
 
     def _same_day_adjacent(self, a: BlockVars, b: BlockVars) -> None:
+        """On one day, ``b`` starts right after ``a`` ends, or ends right before it starts. A break
+        between them does not join them: FET's min days rule compares the hours alone (EEBLJ-Diurno:
+        two lessons around a break were refused), unlike its consecutive and grouped rules."""
         # Day -> (literal, start period, the period after it) of each option of ``b``.
         b_on_day: dict[int, list[tuple[cp_model.IntVar, int, int]]] = defaultdict(list)
         for o in b.options:
             d, p = o.slot
-            b_on_day[d].append((o.var, p, self._next_start(d, p + b.length)))
+            b_on_day[d].append((o.var, p, p + b.length))
         for (d, p), lits in self._starts(a).items():
-            after = self._next_start(d, p + a.length)
+            after = p + a.length
             # On a's day, b starts right after a or ends right before it.
             wrong = [v for v, start, follows in b_on_day.get(d, ()) if start != after and follows != p]
             if wrong:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from conftest import require_system
+from ortools.sat.python import cp_model
 
 from solver.checker import check
 from solver.domain import Placement, Timetable
@@ -15,6 +16,7 @@ from solver.fet import import_report
 from solver.fet.importer import FetImporter
 from solver.fet.lock import lock_fet, run_fet
 from solver.fet.xmlread import parse_fet_bytes
+from solver.model import BuildOptions, TimetableModel
 from solver.solve import SolveOptions, solve
 
 TINY = Path(__file__).parent / "data" / "fet" / "tiny.fet"
@@ -547,3 +549,57 @@ def test_engine_keeps_the_rule(case):
     assert result.complete, result.unplaced
     report = check(school, result)
     assert report.ok, [str(v) for v in report.hard]
+
+
+def _min_days_around_a_break() -> bytes:
+    """The tiny school with a break at Monday h4 and activities 1 and 2 at least a day apart (95%), back to
+    back when on one day."""
+    data = fet_with("BreakTimes", 100, _times("Break_Times", [("Mon", "h4")], "Break_Time", "Day", "Hour"))
+    element = (
+        "<ConstraintMinDaysBetweenActivities>\n\t<Weight_Percentage>95</Weight_Percentage>\n\t"
+        + acts("1", "2")
+        + "<MinDays>1</MinDays><Consecutive_If_Same_Day>true</Consecutive_If_Same_Day>"
+        + "\n\t<Active>true</Active>\n\t<Comments></Comments>\n</ConstraintMinDaysBetweenActivities>\n"
+    )
+    return data.replace(b"</Time_Constraints_List>", element.encode() + b"</Time_Constraints_List>")
+
+
+AROUND = {"1": ("Mon", "h3"), "2": ("Mon", "h5")}
+"""Activities 1 and 2 on Monday, with the break between them."""
+
+
+def test_a_break_between_does_not_make_same_day_lessons_back_to_back():
+    """FET's min days rule compares hours alone: h3 and h5 around a break at h4 are not consecutive."""
+    school = school_of(_min_days_around_a_break())
+    around = check(school, timetable(school, AROUND))
+    assert any("not back to back" in str(v) for v in around.hard), [str(v) for v in around.hard]
+    apart = check(school, timetable(school, {}))
+    assert apart.ok and not apart.soft, [str(v) for v in apart.hard + apart.soft]
+
+
+def test_the_model_refuses_same_day_lessons_around_a_break():
+    """Pinned at Monday h3 and h5, with the break between, the hard part of the rule has no solution."""
+    school = school_of(_min_days_around_a_break())
+    cal = school.calendar
+    pins = {act: (cal.days.index(day), cal.periods.index(hour)) for act, (day, hour) in AROUND.items()}
+    tm = TimetableModel(school, BuildOptions(soft=False))
+    for key, slot in pins.items():
+        for o in tm.block_by_key[(key, 0)].options:
+            tm.model.add(o.var == int(o.slot == slot))
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 8
+    solver.parameters.max_time_in_seconds = 10
+    assert solver.solve(tm.model) == cp_model.INFEASIBLE
+
+
+@pytest.mark.system
+def test_fet_refuses_same_day_lessons_around_a_break(tmp_path):
+    """The case above, judged by fet-cl: locked at Monday h3 and h5 it finds no timetable."""
+    require_system("fet-cl", "fet")
+    data = _min_days_around_a_break()
+    school = school_of(data)
+    locked = tmp_path / "around-a-break.fet"
+    locked.write_bytes(lock_fet(data, school, timetable(school, AROUND)))
+    assert not run_fet(locked, 3).solved
+    locked.write_bytes(lock_fet(data, school, timetable(school, {})))
+    assert run_fet(locked, 5).solved
