@@ -7,6 +7,8 @@ placement must be accepted by fet-cl within 30 s. Soft conflicts are counted by 
     .venv/bin/python bench/fet_compare.py                      # the development set, 300 s each
     .venv/bin/python bench/fet_compare.py --time-limit 60 --fet-limit 30
     .venv/bin/python bench/fet_compare.py --import-only        # every file of FET-5-official: imports?
+    .venv/bin/python bench/fet_compare.py --all --no-fet --time-limit 20 --stall 2 --csv sweep.csv
+                                          # every file, ours and the verification only
 
 Setup: installs the Debian package ``fet`` when fet-cl is missing and we are root.
 """
@@ -31,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 from solver.checker import check
 from solver.fet import FetError, import_fet, import_report
 from solver.fet.lock import lock_fet, run_fet
-from solver.solve import SolveOptions, solve
+from solver.solve import InvalidSchool, SolveOptions, solve
 
 EXAMPLES = Path("/usr/share/doc/fet-data/examples/FET-5-official")
 DEV_SET = ROOT.parent / "shared" / "bench" / "fet-dev-set.txt"
@@ -85,15 +87,17 @@ class Row:
 
     @property
     def ratio(self) -> float | None:
-        if self.ours_seconds is None or not self.ours_complete:
+        if self.ours_seconds is None or not self.ours_complete or self.fet_seconds <= 0:
             return None
         return self.ours_seconds / max(self.fet_seconds, 0.01)
 
 
-def run_file(path: Path, limit: float, fet_limit: float) -> Row:
+def run_file(path: Path, limit: float, fet_limit: float, stall: float | None = None) -> Row:
+    """One file: FET (unless ``fet_limit`` is 0), ours, then the verification of ours by FET."""
     row = Row(file=str(path.relative_to(EXAMPLES)) if path.is_relative_to(EXAMPLES) else str(path))
-    fet = run_fet(path, fet_limit)
-    row.fet_solved, row.fet_seconds, row.fet_soft = fet.solved, fet.seconds, fet.soft_conflicts
+    if fet_limit > 0:
+        fet = run_fet(path, fet_limit)
+        row.fet_solved, row.fet_seconds, row.fet_soft = fet.solved, fet.seconds, fet.soft_conflicts
 
     started = time.perf_counter()
     try:
@@ -103,7 +107,15 @@ def run_file(path: Path, limit: float, fet_limit: float) -> Row:
         return row
     imported = time.perf_counter() - started
     row.activities = len(school.active_lessons())
-    timetable = solve(school, SolveOptions(time_limit=limit, workers=8))
+    options = SolveOptions(time_limit=limit, workers=8)
+    if stall is not None:
+        options.stall_seconds = stall
+    try:
+        timetable = solve(school, options)
+    except InvalidSchool as e:
+        # Validation refused the school before any search: its first problem says why.
+        row.note = f"refused: {e.problems[0] if e.problems else e}"
+        return row
     row.ours_complete = timetable.complete
     if timetable.first_complete_time is not None:
         # The whole path counts: import, model build and the first complete timetable.
@@ -123,10 +135,13 @@ def run_file(path: Path, limit: float, fet_limit: float) -> Row:
         verdict = run_fet(locked, VERIFY_SECONDS)
     row.verified = verdict.solved and verdict.seconds <= VERIFY_SECONDS + 5
     row.ours_soft = verdict.soft_conflicts
+    if not row.verified:
+        # fet-cl's last word: a timeout, or its refusal of the file itself.
+        row.note = "; ".join(filter(None, [row.note, f"fet-cl: {verdict.message}"]))
     return row
 
 
-def write_csv(rows: list[Row], path: Path) -> None:
+def write_csv(rows: list[Row], path: Path, quiet: bool = False) -> None:
     """The table for notebooks/03-against-fet.ipynb: one row per file, the ratio included."""
     path.parent.mkdir(parents=True, exist_ok=True)
     names = [f.name for f in fields(Row)] + ["ratio"]
@@ -135,7 +150,8 @@ def write_csv(rows: list[Row], path: Path) -> None:
         writer.writeheader()
         for row in rows:
             writer.writerow({**asdict(row), "ratio": row.ratio})
-    print(f"\nwritten to {path}")
+    if not quiet:
+        print(f"\nwritten to {path}")
 
 
 def fmt(x, digits: int = 1) -> str:
@@ -150,7 +166,8 @@ def fmt(x, digits: int = 1) -> str:
 
 def print_table(rows: list[Row], limit: float, fet_limit: float) -> None:
     print(
-        f"\nFET {fet_limit:.0f} s limit, ours {limit:.0f} s limit; verification by fet-cl within {VERIFY_SECONDS} s\n"
+        f"\nFET {f'{fet_limit:.0f} s limit' if fet_limit > 0 else 'not run'}, ours {limit:.0f} s limit; "
+        f"verification by fet-cl within {VERIFY_SECONDS} s\n"
     )
     head = (
         "| file | activities | FET solved | FET s | ours complete | ours s (first complete) | verified by FET "
@@ -176,6 +193,11 @@ def print_table(rows: list[Row], limit: float, fet_limit: float) -> None:
         r.file for r in rows if r.ours_seconds is not None and r.ours_seconds > max(5 * r.fet_seconds, 5.0)
     ]
     print(f"\nverified by FET: {verified}/{len(rows)}")
+    if fet_limit <= 0:
+        complete = sum(r.ours_complete for r in rows)
+        crashed = [r.file for r in rows if r.note.startswith("crashed")]
+        print(f"complete: {complete}/{len(rows)}; crashed: {', '.join(crashed) or 'none'}")
+        return
     print(f"geometric mean of ours/FET over {len(ratios)} file(s): {fmt(geo, 3)}")
     print(f"soft conflicts no higher than FET's: {softer}/{len(rows)}")
     print(f"slower than max(5 x FET, 5 s): {', '.join(slow) or 'none'}")
@@ -208,6 +230,11 @@ def main() -> None:
     parser.add_argument("--fet-limit", type=float, help="seconds for FET (default: --time-limit)")
     parser.add_argument("--only", help="run only files whose path contains this text")
     parser.add_argument("--import-only", action="store_true", help="only import every FET-5-official file")
+    parser.add_argument("--all", action="store_true", help="every file of FET-5-official instead of a list")
+    parser.add_argument("--no-fet", action="store_true", help="skip FET's own run: ours and the verification")
+    parser.add_argument(
+        "--stall", type=float, help="stop our soft-rule search after this many seconds without progress (20)"
+    )
     parser.add_argument(
         "--csv",
         type=Path,
@@ -219,13 +246,20 @@ def main() -> None:
     if args.import_only:
         import_only()
         return
-    fet_limit = args.fet_limit or args.time_limit
+    fet_limit = 0.0 if args.no_fet else args.fet_limit or args.time_limit
     rows = []
-    for path in read_list(Path(args.list)):
+    files = sorted(EXAMPLES.rglob("*.fet")) if args.all else read_list(Path(args.list))
+    for path in files:
         if args.only and args.only not in str(path):
             continue
-        row = run_file(path, args.time_limit, fet_limit)
+        try:
+            row = run_file(path, args.time_limit, fet_limit, args.stall)
+        except Exception as e:  # noqa: BLE001 - a sweep records every failure and goes on
+            row = Row(file=str(path.relative_to(EXAMPLES)) if path.is_relative_to(EXAMPLES) else str(path))
+            row.note = f"crashed: {type(e).__name__}: {e}"
         rows.append(row)
+        # Written after every file: a sweep of every example takes an hour or more.
+        write_csv(rows, args.csv, quiet=True)
         print(
             f"{row.file}: FET {fmt(row.fet_solved)} {row.fet_seconds:.1f} s, ours {fmt(row.ours_complete)} "
             f"{fmt(row.ours_seconds)} s, verified {fmt(row.verified)}, soft {fmt(row.ours_soft, 2)} vs "
