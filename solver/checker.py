@@ -530,22 +530,30 @@ def check_min_days_between(s: Schedule, rule: Rule) -> list[Finding]:
     return out
 
 
+def _same_start(
+    s: Schedule, rule: Rule, key: Callable[[Slot], object], at: Callable[[Slot], str]
+) -> list[Finding]:
+    """Pairs of the rule's lessons whose starts differ in ``key`` (the slot, its day or its period)."""
+    return [
+        (1, f"{_block_name(a)} starts {at(a.slot)} but {_block_name(b)} {at(b.slot)}")
+        for a, b in _pairs(_lesson_placements(s, rule))
+        if key(a.slot) != key(b.slot)
+    ]
+
+
 @rule_check("same_starting_time")
 def check_same_starting_time(s: Schedule, rule: Rule) -> list[Finding]:
-    return [
-        (1, f"{_block_name(a)} starts at {s.at(a.slot)} but {_block_name(b)} at {s.at(b.slot)}")
-        for a, b in _pairs(_lesson_placements(s, rule))
-        if a.slot != b.slot
-    ]
+    return _same_start(s, rule, lambda slot: slot, lambda slot: f"at {s.at(slot)}")
 
 
 @rule_check("same_starting_day")
 def check_same_starting_day(s: Schedule, rule: Rule) -> list[Finding]:
-    return [
-        (1, f"{_block_name(a)} is on {s.day(a.slot[0])} but {_block_name(b)} on {s.day(b.slot[0])}")
-        for a, b in _pairs(_lesson_placements(s, rule))
-        if a.slot[0] != b.slot[0]
-    ]
+    return _same_start(s, rule, lambda slot: slot[0], lambda slot: f"on {s.day(slot[0])}")
+
+
+@rule_check("same_starting_hour")
+def check_same_starting_hour(s: Schedule, rule: Rule) -> list[Finding]:
+    return _same_start(s, rule, lambda slot: slot[1], lambda slot: f"at {s.at(slot)}")
 
 
 @rule_check("not_overlapping")

@@ -840,6 +840,9 @@ class TimetableModel:
     def rule_same_starting_day(self, rule: Rule) -> None:
         self._same(rule, lambda slot: slot[0])
 
+    def rule_same_starting_hour(self, rule: Rule) -> None:
+        self._same(rule, lambda slot: slot[1])
+
     def _covering(self, block: BlockVars) -> dict[Slot, list[cp_model.IntVar]]:
         out: dict[Slot, list[cp_model.IntVar]] = defaultdict(list)
         for o in block.options:

@@ -145,6 +145,15 @@ RULE_TYPES: dict[str, RuleType] = _types(
         help="The lessons all start on the same day. Violation amount: pairs that do not.",
     ),
     RuleType(
+        "same_starting_hour",
+        "Same starting period",
+        ("lessons",),
+        help=(
+            "The lessons all start in the same period of the day, on any days. Violation amount: pairs that "
+            "do not."
+        ),
+    ),
+    RuleType(
         "not_overlapping",
         "Not overlapping",
         ("lessons",),

@@ -429,6 +429,8 @@ CASES = [
     ),
 ]
 CASES += [
+    ("ActivitiesSameStartingHour", 100, acts("4", "5"), {}, {"5": ("Tue", "h3")}),
+    ("ActivitiesEndStudentsDay", 100, filt(su="Art"), {}, {"1": ("Mon", "h3")}),
     ("MinGapsBetweenActivities", 100, acts("6", "4") + "<MinGaps>1</MinGaps>", {"4": ("Mon", "h3")}, {}),
     (
         "TeachersActivityTagMaxHoursDaily",

@@ -609,6 +609,9 @@ class FetImporter:
     def _c_ActivitiesSameStartingDay(self, el, fet_type, weight, calendar):
         self._lesson_set_rule(el, fet_type, weight, "same_starting_day")
 
+    def _c_ActivitiesSameStartingHour(self, el, fet_type, weight, calendar):
+        self._lesson_set_rule(el, fet_type, weight, "same_starting_hour")
+
     def _c_ActivitiesNotOverlapping(self, el, fet_type, weight, calendar):
         self._lesson_set_rule(el, fet_type, weight, "not_overlapping")
 
@@ -649,6 +652,11 @@ class FetImporter:
     def _c_ActivityEndsStudentsDay(self, el, fet_type, weight, calendar):
         act = self._lesson_id(_text(el, "Activity_Id"))
         self._add_rule("ends_students_day", "lesson", act, weight, {}, fet_type)
+
+    def _c_ActivitiesEndStudentsDay(self, el, fet_type, weight, calendar):
+        ids = self._filtered(el)
+        if ids:
+            self._add_rule("ends_students_day", "lessons", ids, weight, {}, fet_type)
 
     # -- space constraints
 
