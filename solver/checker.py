@@ -581,6 +581,31 @@ def check_consecutive(s: Schedule, rule: Rule) -> list[Finding]:
     return [(1, f"{message} at {s.at(first.slot)}")]
 
 
+@rule_check("ordered")
+def check_ordered(s: Schedule, rule: Rule) -> list[Finding]:
+    pair = _pair_in_order(s, rule)
+    if pair is None:
+        return []
+    first, second = pair
+    if first.slot[0] == second.slot[0]:
+        if first.slot[1] + first.length <= second.slot[1]:
+            return []
+    elif rule.params.get("same_day_only") or first.slot[0] < second.slot[0]:
+        return []
+    message = f"{_block_name(second)} at {s.at(second.slot)} does not come after {_block_name(first)}"
+    return [(1, f"{message} at {s.at(first.slot)}")]
+
+
+@rule_check("max_busy_slots")
+def check_max_busy_slots(s: Schedule, rule: Rule) -> list[Finding]:
+    most = _param(rule, "max")
+    selected = _slots(rule)
+    used = {c for p in _lesson_placements(s, rule) for c in s.cells(p) if c in selected}
+    if len(used) <= most:
+        return []
+    return [(len(used) - most, f"the lessons use {len(used)} of the selected periods (max {most})")]
+
+
 @rule_check("grouped")
 def check_grouped(s: Schedule, rule: Rule) -> list[Finding]:
     pair = _pair_in_order(s, rule)

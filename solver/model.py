@@ -910,6 +910,45 @@ class TimetableModel:
             else:
                 self.model.add(broken >= sum(lits) - sum(neighbours))
 
+    def rule_ordered(self, rule: Rule) -> None:
+        blocks = self._ordered_pair(rule)
+        if blocks is None:
+            return
+        first, second = blocks
+        same_day_only = bool(rule.params.get("same_day_only", False))
+        hard = self.weight(rule) >= HARD
+        broken = None if hard else self._pair_violation(rule, "not_ordered")
+        for (d, p), lits in self._starts(first).items():
+            # Options of the second that start before the first ends: on its day, or on an earlier one.
+            end = p + first.length
+            wrong = [
+                o.var
+                for o in second.options
+                if (o.slot[0] == d and o.slot[1] < end) or (not same_day_only and o.slot[0] < d)
+            ]
+            if not wrong:
+                continue
+            if hard:
+                self.model.add_at_most_one(lits + wrong)
+            else:
+                self.model.add(broken >= sum(lits) + sum(wrong) - 1)
+
+    def rule_max_busy_slots(self, rule: Rule) -> None:
+        selected = {tuple(s) for s in rule.params.get("slots", [])}
+        covering: dict[Slot, list[cp_model.IntVar]] = defaultdict(list)
+        for block in self._rule_blocks(rule):
+            for slot, lits in self._covering(block).items():
+                if slot in selected:
+                    covering[slot].extend(lits)
+        used = []
+        for slot, lits in covering.items():
+            # At least as busy as any option on it; the bound keeps it no higher than needed.
+            var = self.model.new_bool_var("")
+            for v in lits:
+                self.model.add_implication(v, var)
+            used.append(var)
+        self.limit(rule, cp_model.LinearExpr.sum(used), int(rule.params["max"]), len(used))
+
     def _ordered_pair(self, rule: Rule) -> tuple[BlockVars, BlockVars] | None:
         ids = [rule.target] if isinstance(rule.target, str) else list(rule.target or [])
         blocks = [self.lesson_blocks[i][0] for i in ids if self.lesson_blocks.get(i)]

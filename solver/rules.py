@@ -178,6 +178,27 @@ RULE_TYPES: dict[str, RuleType] = _types(
         ),
     ),
     RuleType(
+        "ordered",
+        "Ordered",
+        ("lessons",),
+        optional={"same_day_only": False},
+        help=(
+            "Two lessons [first, second]: the second starts after the first ends, later the same day or on a "
+            "later day. With `same_day_only`, only when they share a day. Violation amount: 1 when it does "
+            "not."
+        ),
+    ),
+    RuleType(
+        "max_busy_slots",
+        "Max periods used of a selection",
+        ("lessons",),
+        {"slots": "slots", "max": "int"},
+        help=(
+            "The lessons together occupy at most `max` of the periods `slots` (a period counts once, however "
+            "many of them share it). Violation amount: periods over `max`."
+        ),
+    ),
+    RuleType(
         "ends_students_day",
         "Ends the students' day",
         ("lesson", "lessons"),

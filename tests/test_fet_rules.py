@@ -431,6 +431,35 @@ CASES = [
 CASES += [
     ("ActivitiesSameStartingHour", 100, acts("4", "5"), {}, {"5": ("Tue", "h3")}),
     ("ActivitiesEndStudentsDay", 100, filt(su="Art"), {}, {"1": ("Mon", "h3")}),
+    (
+        "TwoActivitiesOrdered",
+        100,
+        "<First_Activity_Id>1</First_Activity_Id><Second_Activity_Id>2</Second_Activity_Id>",
+        {},
+        {"1": ("Tue", "h1"), "2": ("Mon", "h1")},
+    ),
+    (
+        "TwoActivitiesOrderedIfSameDay",
+        100,
+        "<First_Activity_Id>2</First_Activity_Id><Second_Activity_Id>1</Second_Activity_Id>",
+        {},
+        {"2": ("Mon", "h3")},
+    ),
+    (
+        "ActivitiesOccupyMaxTimeSlotsFromSelection",
+        100,
+        acts("4", "5")
+        + _times(
+            "Selected_Time_Slots",
+            [("Mon", "h2"), ("Mon", "h3")],
+            "Selected_Time_Slot",
+            "Selected_Day",
+            "Selected_Hour",
+        )
+        + "<Max_Number_of_Occupied_Time_Slots>1</Max_Number_of_Occupied_Time_Slots>",
+        {},
+        {"5": ("Mon", "h3")},
+    ),
     ("MinGapsBetweenActivities", 100, acts("6", "4") + "<MinGaps>1</MinGaps>", {"4": ("Mon", "h3")}, {}),
     (
         "TeachersActivityTagMaxHoursDaily",

@@ -615,12 +615,25 @@ class FetImporter:
     def _c_ActivitiesNotOverlapping(self, el, fet_type, weight, calendar):
         self._lesson_set_rule(el, fet_type, weight, "not_overlapping")
 
-    def _two(self, el, fet_type, weight, type_: str) -> None:
+    def _two(self, el, fet_type, weight, type_: str, params: dict | None = None) -> None:
         first = self._lesson_id(_text(el, "First_Activity_Id"))
         second = self._lesson_id(_text(el, "Second_Activity_Id"))
         if first == second:
             raise _Unsupported(f"activity {first} cannot be paired with itself")
-        self._add_rule(type_, "lessons", [first, second], weight, {}, fet_type)
+        self._add_rule(type_, "lessons", [first, second], weight, params or {}, fet_type)
+
+    def _c_TwoActivitiesOrdered(self, el, fet_type, weight, calendar):
+        self._two(el, fet_type, weight, "ordered")
+
+    def _c_TwoActivitiesOrderedIfSameDay(self, el, fet_type, weight, calendar):
+        self._two(el, fet_type, weight, "ordered", {"same_day_only": True})
+
+    def _c_ActivitiesOccupyMaxTimeSlotsFromSelection(self, el, fet_type, weight, calendar):
+        ids = list(dict.fromkeys(self._lesson_ids(el)))
+        slots = self._slots(el, "Selected_Time_Slot", "Selected_Day", "Selected_Hour")
+        most = _int(el, "Max_Number_of_Occupied_Time_Slots")
+        if ids and slots:
+            self._add_rule("max_busy_slots", "lessons", ids, weight, {"slots": slots, "max": most}, fet_type)
 
     def _c_TwoActivitiesConsecutive(self, el, fet_type, weight, calendar):
         self._two(el, fet_type, weight, "consecutive")
