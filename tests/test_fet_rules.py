@@ -430,6 +430,21 @@ CASES = [
 ]
 CASES += [
     ("ActivitiesSameStartingHour", 100, acts("4", "5"), {}, {"5": ("Tue", "h3")}),
+    # Students' tag rules name the tag in Activity_Tag, not Activity_Tag_Name as teachers' do.
+    (
+        "StudentsSetActivityTagMaxHoursDaily",
+        100,
+        "<Maximum_Hours_Daily>0</Maximum_Hours_Daily><Students>Y1-A</Students><Activity_Tag>Lab</Activity_Tag>",
+        None,
+        {},
+    ),
+    (
+        "StudentsActivityTagMaxHoursContinuously",
+        100,
+        "<Activity_Tag>Lab</Activity_Tag><Maximum_Hours_Continuously>1</Maximum_Hours_Continuously>",
+        {},
+        None,
+    ),
     ("ActivitiesEndStudentsDay", 100, filt(su="Art"), {}, {"1": ("Mon", "h3")}),
     (
         "TwoActivitiesOrdered",

@@ -650,7 +650,8 @@ class FetImporter:
 
     def _activity_tag_rule(self, el, fet_type, weight, type_: str, fet_param: str) -> None:
         scope, target = self._who(el, fet_type)
-        tag = _text(el, "Activity_Tag_Name")
+        # Teachers' variants name the tag in Activity_Tag_Name, students' in Activity_Tag.
+        tag = _text(el, "Activity_Tag_Name") or _text(el, "Activity_Tag")
         if tag not in self.tags:
             raise _Unsupported(f"unknown activity tag '{tag}'")
         params = {"tag": tag, "max": _int(el, fet_param)}
