@@ -373,6 +373,12 @@ class _Solver:
             )
             self.emit(phase, 0, message="searching for a complete timetable", force=True)
             values = self.quick(hard, phase)
+            if values is None and self.options.hint is not None:
+                # A timetable in hand (relax and repair's, or the one re-solved after edits) that keeps
+                # every hard rule of this model is complete as it is. A search hinted with it took longer
+                # than the time left on lycee-Farabi-old (1,214 periods, 20 s): its repaired timetable was
+                # lost and the solve returned nothing.
+                values = self.evaluate(hard, self.hint_placements())
             if values is None and last and self.options.hint is None and self.ejection() is not None:
                 # The ejection search of the fallback reads every hard rule: it places more, sooner, than
                 # CP-SAT's searches below (GYR: 15-26 periods left after 30 s, where they placed none).
@@ -683,14 +689,15 @@ class _Solver:
     def evaluate(self, tm: TimetableModel, found: dict[tuple[str, int], tuple]) -> list[int] | None:
         """The full solution of ``tm`` (every auxiliary variable too) for the placements ``found``.
 
-        With every option literal fixed, presolve alone solves it, so one worker is enough.
+        With every option literal fixed, presolve alone solves it, so one worker is enough; a block
+        without a match in ``tm`` is left free, within the time left.
         """
         tm.hint(found)
         solver = cp_model.CpSolver()
         solver.parameters.fix_variables_to_their_hinted_value = True
         solver.parameters.num_workers = 1
         solver.parameters.catch_sigint_signal = False
-        solver.parameters.max_time_in_seconds = 60.0
+        solver.parameters.max_time_in_seconds = min(60.0, max(self.remaining(), 10.0))
         if solver.solve(tm.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return list(solver.response_proto.solution)
         return None

@@ -4,6 +4,7 @@ independent checker (``solved``)."""
 
 from __future__ import annotations
 
+import importlib
 import threading
 from dataclasses import replace
 
@@ -637,6 +638,26 @@ def test_hint_from_a_previous_timetable():
     first, _ = solved(school, SolveOptions(time_limit=20, stall_seconds=2))
     again, report = solved(school, SolveOptions(time_limit=20, stall_seconds=2, hint=first))
     assert again.complete and report.ok and again.score <= first.score + 50
+
+
+def test_a_previous_timetable_that_still_holds_is_complete_without_a_search(monkeypatch):
+    """A timetable in hand that keeps every hard rule is the first complete timetable, even when no
+    search would find one in the time left (relax and repair's was lost that way on a large FET file)."""
+    school = busy_school()
+    first, _ = solved(school, SolveOptions(time_limit=20, stall_seconds=2))
+
+    def no_time(self, tm, phase, seconds, *args, **kwargs):
+        return cp_model.UNKNOWN, None
+
+    # Neither CP-SAT's searches nor the ejection search find anything.
+    solver_class = importlib.import_module("solver.solve")._Solver
+    monkeypatch.setattr(solver_class, "run", no_time)
+    monkeypatch.setattr(solver_class, "ejection", lambda self: None)
+    again, report = solved(school, SolveOptions(time_limit=20, stall_seconds=2, hint=first))
+    assert again.complete and report.ok
+    assert {(p.lesson, p.block, tuple(p.slot)) for p in again.placements} == {
+        (p.lesson, p.block, tuple(p.slot)) for p in first.placements
+    }
 
 
 # ---------------------------------------------------------------- generated schools
