@@ -92,9 +92,14 @@ class Row:
         return self.ours_seconds / max(self.fet_seconds, 0.01)
 
 
+def new_row(path: Path) -> Row:
+    """An empty row for a file, named relative to FET's examples when it is one of them."""
+    return Row(file=str(path.relative_to(EXAMPLES)) if path.is_relative_to(EXAMPLES) else str(path))
+
+
 def run_file(path: Path, limit: float, fet_limit: float, stall: float | None = None) -> Row:
     """One file: FET (unless ``fet_limit`` is 0), ours, then the verification of ours by FET."""
-    row = Row(file=str(path.relative_to(EXAMPLES)) if path.is_relative_to(EXAMPLES) else str(path))
+    row = new_row(path)
     if fet_limit > 0:
         fet = run_fet(path, fet_limit)
         row.fet_solved, row.fet_seconds, row.fet_soft = fet.solved, fet.seconds, fet.soft_conflicts
@@ -255,7 +260,7 @@ def main() -> None:
         try:
             row = run_file(path, args.time_limit, fet_limit, args.stall)
         except Exception as e:  # noqa: BLE001 - a sweep records every failure and goes on
-            row = Row(file=str(path.relative_to(EXAMPLES)) if path.is_relative_to(EXAMPLES) else str(path))
+            row = new_row(path)
             row.note = f"crashed: {type(e).__name__}: {e}"
         rows.append(row)
         # Written after every file: a sweep of every example takes an hour or more.

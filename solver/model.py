@@ -808,7 +808,7 @@ class TimetableModel:
         blocks = self._rule_blocks(rule)
         if len(blocks) < 2:
             return
-        # Block -> value -> its literals there, gathered once (WTHS: 108 rules, 0.25 s of build when each
+        # Per block, value -> its literals there, gathered once (WTHS: 108 rules, 0.25 s of build when each
         # value scanned every option).
         by_value: list[dict] = []
         for b in blocks:
@@ -816,20 +816,19 @@ class TimetableModel:
             for o in b.options:
                 lits[key(o.slot)].append(o.var)
             by_value.append(lits)
-        index = {id(b): k for k, b in enumerate(blocks)}
         values = {v for lits in by_value for v in lits}
 
-        def at(block: BlockVars, value) -> cp_model.LinearExprT:
-            return cp_model.LinearExpr.sum(by_value[index[id(block)]].get(value, []))
+        def at(lits: dict, value) -> cp_model.LinearExprT:
+            return cp_model.LinearExpr.sum(lits.get(value, []))
 
         if self.weight(rule) >= HARD:
-            first = blocks[0]
-            for other in blocks[1:]:
+            first = by_value[0]
+            for other in by_value[1:]:
                 for v in values:
                     self.model.add(at(first, v) == at(other, v))
             return
-        for i, a in enumerate(blocks):
-            for b in blocks[i + 1 :]:
+        for i, a in enumerate(by_value):
+            for b in by_value[i + 1 :]:
                 apart = self._pair_violation(rule, "apart")
                 for v in values:
                     self.model.add(apart >= at(a, v) - at(b, v))

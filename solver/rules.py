@@ -128,8 +128,8 @@ RULE_TYPES: dict[str, RuleType] = _types(
         help=(
             "Every two lessons of the set fall at least `min_days` days apart. With "
             "`consecutive_if_same_day`, two of them on one day must be back to back, with no break between "
-            "(always, even when the rule is soft, as in FET). Violation amount: for each pair closer than `min_days` days, the days "
-            "too close (`min_days` minus their distance), as FET counts it."
+            "(always, even when the rule is soft, as in FET). Violation amount: for each pair closer than "
+            "`min_days` days, the days too close (`min_days` minus their distance), as FET counts it."
         ),
     ),
     RuleType(
