@@ -502,10 +502,6 @@ def _after(s: Schedule, p: Placement) -> tuple[int, int]:
     return day, end
 
 
-def _back_to_back(s: Schedule, a: Placement, b: Placement) -> bool:
-    return _after(s, a) == b.slot or _after(s, b) == a.slot
-
-
 def _touching(a: Placement, b: Placement) -> bool:
     """One ends in the period before the other starts, on the same day, with no break between: FET's
     min days rule compares the hours alone, where its consecutive and grouped rules skip breaks."""
@@ -606,13 +602,25 @@ def check_max_busy_slots(s: Schedule, rule: Rule) -> list[Finding]:
     return [(len(used) - most, f"the lessons use {len(used)} of the selected periods (max {most})")]
 
 
+@rule_check("max_rooms")
+def check_max_rooms(s: Schedule, rule: Rule) -> list[Finding]:
+    most = _param(rule, "max")
+    used = sorted({p.room for p in _lesson_placements(s, rule) if p.room is not None})
+    if len(used) <= most:
+        return []
+    return [(len(used) - most, f"the lessons use {len(used)} rooms ({', '.join(used)}; max {most})")]
+
+
 @rule_check("grouped")
 def check_grouped(s: Schedule, rule: Rule) -> list[Finding]:
-    pair = _pair_in_order(s, rule)
-    if pair is None or _back_to_back(s, *pair):
+    by_lesson = {p.lesson: p for p in s.placements}
+    found = sorted(
+        (by_lesson[i] for i in dict.fromkeys(_targets(rule)) if i in by_lesson), key=lambda p: p.slot
+    )
+    if len(found) < 2 or all(_after(s, a) == b.slot for a, b in itertools.pairwise(found)):
         return []
-    a, b = pair
-    return [(1, f"{_block_name(a)} ({s.at(a.slot)}) and {_block_name(b)} ({s.at(b.slot)}) are apart")]
+    names = ", ".join(f"{_block_name(p)} ({s.at(p.slot)})" for p in found)
+    return [(1, f"{names} are not one run")]
 
 
 @rule_check("ends_students_day")

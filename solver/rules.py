@@ -173,8 +173,8 @@ RULE_TYPES: dict[str, RuleType] = _types(
         "Grouped",
         ("lessons",),
         help=(
-            "Two lessons on the same day, one right after the other, in either order. Violation amount: "
-            "1 when they are not."
+            "Two or more lessons on the same day, one right after the other, in any order, as one run "
+            "(breaks may fall inside it). Violation amount: 1 when they are not."
         ),
     ),
     RuleType(
@@ -197,6 +197,13 @@ RULE_TYPES: dict[str, RuleType] = _types(
             "The lessons together occupy at most `max` of the periods `slots` (a period counts once, however "
             "many of them share it). Violation amount: periods over `max`."
         ),
+    ),
+    RuleType(
+        "max_rooms",
+        "Max different rooms",
+        ("lessons",),
+        {"max": "int"},
+        help=("The lessons together use at most `max` different rooms. Violation amount: rooms over `max`."),
     ),
     RuleType(
         "ends_students_day",

@@ -428,7 +428,21 @@ CASES = [
         {"6": ("Mon", "h1", "R1")},
     ),
 ]
+THREE = (
+    "<First_Activity_Id>8</First_Activity_Id><Second_Activity_Id>6</Second_Activity_Id>"
+    "<Third_Activity_Id>4</Third_Activity_Id>"
+)
 CASES += [
+    ("ThreeActivitiesGrouped", 100, THREE, {"8": ("Mon", "h3")}, {}),
+    # On one day, but a free period splits the run.
+    ("ThreeActivitiesGrouped", 90, THREE, {"8": ("Mon", "h3")}, {"8": ("Mon", "h4")}),
+    (
+        "ActivitiesOccupyMaxDifferentRooms",
+        100,
+        acts("1", "2") + "<Max_Number_of_Different_Rooms>1</Max_Number_of_Different_Rooms>",
+        {"1": ("Mon", "h1", "R1"), "2": ("Tue", "h1", "R1")},
+        {"1": ("Mon", "h1", "R1"), "2": ("Tue", "h1", "R2")},
+    ),
     ("ActivitiesSameStartingHour", 100, acts("4", "5"), {}, {"5": ("Tue", "h3")}),
     # Students' tag rules name the tag in Activity_Tag, not Activity_Tag_Name as teachers' do.
     (
@@ -505,6 +519,7 @@ CASES += [
     ),
 ]
 SPACE = {
+    "ActivitiesOccupyMaxDifferentRooms",
     "SubjectPreferredRoom",
     "SubjectPreferredRooms",
     "ActivityPreferredRoom",
@@ -648,4 +663,68 @@ def test_fet_refuses_same_day_lessons_around_a_break(tmp_path):
     locked.write_bytes(lock_fet(data, school, timetable(school, AROUND)))
     assert not run_fet(locked, 3).solved
     locked.write_bytes(lock_fet(data, school, timetable(school, {})))
+    assert run_fet(locked, 5).solved
+
+
+def test_lessons_limited_to_one_room_take_turns_in_it():
+    """Activities 4 and 5 may use R1 or R2 and must share one room: the engine places them apart in time."""
+    data = fet_with("ActivityTagPreferredRooms", 100, "<Activity_Tag>Lab</Activity_Tag>" + rooms("R1", "R2"))
+    element = (
+        "<ConstraintActivitiesOccupyMaxDifferentRooms>\n\t<Weight_Percentage>100</Weight_Percentage>\n\t"
+        + acts("4", "5")
+        + "<Max_Number_of_Different_Rooms>1</Max_Number_of_Different_Rooms>"
+        + "\n\t<Active>true</Active>\n\t<Comments></Comments>\n</ConstraintActivitiesOccupyMaxDifferentRooms>\n"
+    )
+    school = school_of(
+        data.replace(b"</Space_Constraints_List>", element.encode() + b"</Space_Constraints_List>")
+    )
+    result = solve(school, SolveOptions(time_limit=10, strict_balancing=False, stall_seconds=1))
+    assert result.complete and check(school, result).ok
+    four, five = (next(p for p in result.placements if p.lesson == i) for i in ("4", "5"))
+    assert four.room == five.room and four.room in ("R1", "R2") and four.slot != five.slot
+
+
+def _three_grouped_around_a_break() -> bytes:
+    """The tiny school with a break at Monday h3 and activities 8, 6 and 4 grouped (hard)."""
+    data = fet_with("BreakTimes", 100, _times("Break_Times", [("Mon", "h3")], "Break_Time", "Day", "Hour"))
+    element = (
+        "<ConstraintThreeActivitiesGrouped>\n\t<Weight_Percentage>100</Weight_Percentage>\n\t"
+        + THREE
+        + "\n\t<Active>true</Active>\n\t<Comments></Comments>\n</ConstraintThreeActivitiesGrouped>\n"
+    )
+    return data.replace(b"</Time_Constraints_List>", element.encode() + b"</Time_Constraints_List>")
+
+
+RUN_OVER_A_BREAK = {"8": ("Mon", "h4")}
+"""Activities 6 and 4 at Monday h1 and h2, the break at h3, then 8: one run, as FET's grouped rules count."""
+
+
+def test_three_grouped_lessons_may_run_over_a_break():
+    school = school_of(_three_grouped_around_a_break())
+    over = check(school, timetable(school, RUN_OVER_A_BREAK))
+    assert over.ok, [str(v) for v in over.hard]
+    split = check(school, timetable(school, {"8": ("Mon", "h5")}))
+    assert any("not one run" in str(v) for v in split.hard), [str(v) for v in split.hard]
+    # The model agrees: 8 pinned at h4 with 6 and 4 where they are has a solution, at h5 none.
+    cal = school.calendar
+    for hour, expected in (("h4", cp_model.OPTIMAL), ("h5", cp_model.INFEASIBLE)):
+        pins = {**BASE, "8": ("Mon", hour)}
+        tm = TimetableModel(school, BuildOptions(soft=False))
+        for key, (day, h) in pins.items():
+            slot = (cal.days.index(day), cal.periods.index(h))
+            for o in tm.block_by_key[(key, 0)].options:
+                tm.model.add(o.var == int(o.slot == slot))
+        solver = cp_model.CpSolver()
+        solver.parameters.num_workers = 8
+        solver.parameters.max_time_in_seconds = 10
+        assert solver.solve(tm.model) == expected, hour
+
+
+@pytest.mark.system
+def test_fet_accepts_three_grouped_lessons_over_a_break(tmp_path):
+    require_system("fet-cl", "fet")
+    data = _three_grouped_around_a_break()
+    school = school_of(data)
+    locked = tmp_path / "three-over-a-break.fet"
+    locked.write_bytes(lock_fet(data, school, timetable(school, RUN_OVER_A_BREAK)))
     assert run_fet(locked, 5).solved

@@ -635,11 +635,24 @@ class FetImporter:
         if ids and slots:
             self._add_rule("max_busy_slots", "lessons", ids, weight, {"slots": slots, "max": most}, fet_type)
 
+    def _c_ActivitiesOccupyMaxDifferentRooms(self, el, fet_type, weight, calendar):
+        ids = list(dict.fromkeys(self._lesson_ids(el)))
+        most = _int(el, "Max_Number_of_Different_Rooms")
+        if ids:
+            self._add_rule("max_rooms", "lessons", ids, weight, {"max": most}, fet_type)
+
     def _c_TwoActivitiesConsecutive(self, el, fet_type, weight, calendar):
         self._two(el, fet_type, weight, "consecutive")
 
     def _c_TwoActivitiesGrouped(self, el, fet_type, weight, calendar):
         self._two(el, fet_type, weight, "grouped")
+
+    def _c_ThreeActivitiesGrouped(self, el, fet_type, weight, calendar):
+        tags = ("First_Activity_Id", "Second_Activity_Id", "Third_Activity_Id")
+        ids = [self._lesson_id(_text(el, tag)) for tag in tags]
+        if len(set(ids)) < 3:
+            raise _Unsupported(f"activities {', '.join(ids)} are not three different activities")
+        self._add_rule("grouped", "lessons", ids, weight, {}, fet_type)
 
     def _c_MinGapsBetweenActivities(self, el, fet_type, weight, calendar):
         ids = list(dict.fromkeys(self._lesson_ids(el)))
