@@ -625,6 +625,27 @@ def _min_days_around_a_break() -> bytes:
     return data.replace(b"</Time_Constraints_List>", element.encode() + b"</Time_Constraints_List>")
 
 
+def fet_solves_locked(path: Path, data: bytes, overrides: dict, seconds: int) -> bool:
+    """Whether fet-cl accepts the school ``data`` locked at BASE with ``overrides``."""
+    school = school_of(data)
+    path.write_bytes(lock_fet(data, school, timetable(school, overrides)))
+    return run_fet(path, seconds).solved
+
+
+def solve_pinned(school, pins: dict) -> int:
+    """CP-SAT's status on the school's hard rules with each activity of ``pins`` at its (day, hour)."""
+    cal = school.calendar
+    tm = TimetableModel(school, BuildOptions(soft=False))
+    for key, (day, hour) in pins.items():
+        slot = (cal.days.index(day), cal.periods.index(hour))
+        for o in tm.block_by_key[(key, 0)].options:
+            tm.model.add(o.var == int(o.slot == slot))
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 8
+    solver.parameters.max_time_in_seconds = 10
+    return solver.solve(tm.model)
+
+
 AROUND = {"1": ("Mon", "h3"), "2": ("Mon", "h5")}
 """Activities 1 and 2 on Monday, with the break between them."""
 
@@ -640,17 +661,7 @@ def test_a_break_between_does_not_make_same_day_lessons_back_to_back():
 
 def test_the_model_refuses_same_day_lessons_around_a_break():
     """Pinned at Monday h3 and h5, with the break between, the hard part of the rule has no solution."""
-    school = school_of(_min_days_around_a_break())
-    cal = school.calendar
-    pins = {act: (cal.days.index(day), cal.periods.index(hour)) for act, (day, hour) in AROUND.items()}
-    tm = TimetableModel(school, BuildOptions(soft=False))
-    for key, slot in pins.items():
-        for o in tm.block_by_key[(key, 0)].options:
-            tm.model.add(o.var == int(o.slot == slot))
-    solver = cp_model.CpSolver()
-    solver.parameters.num_workers = 8
-    solver.parameters.max_time_in_seconds = 10
-    assert solver.solve(tm.model) == cp_model.INFEASIBLE
+    assert solve_pinned(school_of(_min_days_around_a_break()), AROUND) == cp_model.INFEASIBLE
 
 
 @pytest.mark.system
@@ -658,12 +669,8 @@ def test_fet_refuses_same_day_lessons_around_a_break(tmp_path):
     """The case above, judged by fet-cl: locked at Monday h3 and h5 it finds no timetable."""
     require_system("fet-cl", "fet")
     data = _min_days_around_a_break()
-    school = school_of(data)
-    locked = tmp_path / "around-a-break.fet"
-    locked.write_bytes(lock_fet(data, school, timetable(school, AROUND)))
-    assert not run_fet(locked, 3).solved
-    locked.write_bytes(lock_fet(data, school, timetable(school, {})))
-    assert run_fet(locked, 5).solved
+    assert not fet_solves_locked(tmp_path / "around-a-break.fet", data, AROUND, 3)
+    assert fet_solves_locked(tmp_path / "apart.fet", data, {}, 5)
 
 
 def test_lessons_limited_to_one_room_take_turns_in_it():
@@ -706,25 +713,11 @@ def test_three_grouped_lessons_may_run_over_a_break():
     split = check(school, timetable(school, {"8": ("Mon", "h5")}))
     assert any("not one run" in str(v) for v in split.hard), [str(v) for v in split.hard]
     # The model agrees: 8 pinned at h4 with 6 and 4 where they are has a solution, at h5 none.
-    cal = school.calendar
-    for hour, expected in (("h4", cp_model.OPTIMAL), ("h5", cp_model.INFEASIBLE)):
-        pins = {**BASE, "8": ("Mon", hour)}
-        tm = TimetableModel(school, BuildOptions(soft=False))
-        for key, (day, h) in pins.items():
-            slot = (cal.days.index(day), cal.periods.index(h))
-            for o in tm.block_by_key[(key, 0)].options:
-                tm.model.add(o.var == int(o.slot == slot))
-        solver = cp_model.CpSolver()
-        solver.parameters.num_workers = 8
-        solver.parameters.max_time_in_seconds = 10
-        assert solver.solve(tm.model) == expected, hour
+    assert solve_pinned(school, {**BASE, "8": ("Mon", "h4")}) == cp_model.OPTIMAL
+    assert solve_pinned(school, {**BASE, "8": ("Mon", "h5")}) == cp_model.INFEASIBLE
 
 
 @pytest.mark.system
 def test_fet_accepts_three_grouped_lessons_over_a_break(tmp_path):
     require_system("fet-cl", "fet")
-    data = _three_grouped_around_a_break()
-    school = school_of(data)
-    locked = tmp_path / "three-over-a-break.fet"
-    locked.write_bytes(lock_fet(data, school, timetable(school, RUN_OVER_A_BREAK)))
-    assert run_fet(locked, 5).solved
+    assert fet_solves_locked(tmp_path / "three.fet", _three_grouped_around_a_break(), RUN_OVER_A_BREAK, 5)
