@@ -510,6 +510,18 @@ def _touching(a: Placement, b: Placement) -> bool:
     return a.slot[1] + a.length == b.slot[1] or b.slot[1] + b.length == a.slot[1]
 
 
+@rule_check("same_room_if_consecutive")
+def check_same_room_if_consecutive(s: Schedule, rule: Rule) -> list[Finding]:
+    return [
+        (
+            1,
+            f"{_block_name(a)} ({a.room}) and {_block_name(b)} ({b.room}) are back to back in different rooms",
+        )
+        for a, b in _pairs(_lesson_placements(s, rule))
+        if a.room is not None and b.room is not None and a.room != b.room and _touching(a, b)
+    ]
+
+
 @rule_check("min_days_between")
 def check_min_days_between(s: Schedule, rule: Rule) -> list[Finding]:
     """Days too close, per pair closer than `min_days` days (as FET counts them); with
@@ -755,22 +767,60 @@ def check_interval_max_days_per_week(s: Schedule, rule: Rule) -> list[Finding]:
     return out
 
 
+def _in_buildings(s: Schedule, who, day: int) -> list[tuple[int, int, str]]:
+    """(start, end, building) of each block of the day in a room with a building, in order of start."""
+    building = {r.id: r.building for r in s.school.rooms}
+    return sorted(
+        (p.slot[1], p.slot[1] + p.length, building[p.room])
+        for p in s.blocks.get(who, [])
+        if p.slot[0] == day and p.room is not None and building.get(p.room)
+    )
+
+
+def _building_changes(s: Schedule, who, day: int) -> int:
+    seen = _in_buildings(s, who, day)
+    return sum(1 for (*_, a), (*_, b) in itertools.pairwise(seen) if a != b)
+
+
 @rule_check("max_building_changes_per_day")
 def check_max_building_changes_per_day(s: Schedule, rule: Rule) -> list[Finding]:
     limit = _param(rule, "max")
-    building = {r.id: r.building for r in s.school.rooms}
     out = []
     for who in s.entities(rule):
         for d in range(s.n_days):
-            seen = sorted(
-                (p.slot[1], building[p.room])
-                for p in s.blocks.get(who, [])
-                if p.slot[0] == d and p.room is not None and building.get(p.room)
-            )
-            changes = sum(1 for (_, a), (_, b) in itertools.pairwise(seen) if a != b)
+            changes = _building_changes(s, who, d)
             if changes > limit:
                 message = f"{s.name(who)} changes building {changes} times on {s.day(d)} (max {limit})"
                 out.append((changes - limit, message))
+    return out
+
+
+@rule_check("max_building_changes_per_week")
+def check_max_building_changes_per_week(s: Schedule, rule: Rule) -> list[Finding]:
+    limit = _param(rule, "max")
+    out = []
+    for who in s.entities(rule):
+        changes = sum(_building_changes(s, who, d) for d in range(s.n_days))
+        if changes > limit:
+            out.append(
+                (changes - limit, f"{s.name(who)} changes building {changes} times a week (max {limit})")
+            )
+    return out
+
+
+@rule_check("min_gaps_between_building_changes")
+def check_min_gaps_between_building_changes(s: Schedule, rule: Rule) -> list[Finding]:
+    need = _param(rule, "min")
+    out = []
+    for who in s.entities(rule):
+        for d in range(s.n_days):
+            for (_, end, a), (start, _, b) in itertools.combinations(_in_buildings(s, who, d), 2):
+                if a != b and start - end < need:
+                    message = (
+                        f"{s.name(who)} moves from {a} to {b} on {s.day(d)} with {max(start - end, 0)} free "
+                        f"period(s) between (min {need})"
+                    )
+                    out.append((1, message))
     return out
 
 

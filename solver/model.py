@@ -102,7 +102,15 @@ fallback meets the minimums first when it can."""
 class TimetableModel:
     """Builds the CP-SAT model of a school. ``build()`` always starts from an empty model."""
 
-    ROOMS_MATTER = frozenset({"max_building_changes_per_day", "max_rooms"})
+    ROOMS_MATTER = frozenset(
+        {
+            "max_building_changes_per_day",
+            "max_building_changes_per_week",
+            "min_gaps_between_building_changes",
+            "max_rooms",
+            "same_room_if_consecutive",
+        }
+    )
     """Rule types that need each option's own room, so no room pools are formed when one is present."""
 
     def __init__(self, school: School, options: BuildOptions | None = None):
@@ -151,6 +159,8 @@ class TimetableModel:
         self._by_day: dict[tuple[str, int], list[list[cp_model.IntVar]]] = {}
         self._day_busy: dict[tuple[Resource, int], cp_model.IntVar] = {}
         self._gaps: dict[tuple[Resource, int], cp_model.IntVar] = {}
+        self._changes: dict[tuple[Resource, int], list[cp_model.IntVar]] = {}
+        self.building_of = {r.id: r.building for r in self.school.rooms}
         # Subgroups of one class share most lessons: identical hard constraints are added once.
         self._seen: set[tuple] = set()
         self.soft_minimum_rules = {
@@ -1018,6 +1028,36 @@ class TimetableModel:
                 self.model.add(sum(lits) <= total)
         self.limit(rule, total, int(rule.params["max"]), len(used))
 
+    def rule_same_room_if_consecutive(self, rule: Rule) -> None:
+        """Two of the blocks back to back on one day (no break between, as FET reads it) share their room;
+        a block without a room keeps any (no pools are formed: ``ROOMS_MATTER``)."""
+        blocks = self._rule_blocks(rule)
+        for a, b in itertools.permutations(blocks, 2):
+            ends: dict[Slot, list] = defaultdict(list)
+            for o in a.options:
+                ends[(o.slot[0], o.slot[1] + a.length)].append(o.var)
+            starts = self._starts(b)
+            touching = [(ends[cell], lits) for cell, lits in starts.items() if cell in ends]
+            if not touching:
+                continue
+            # together: b starts right where a ends.
+            together = self.model.new_bool_var(f"together[{rule.id},{a.key},{b.key}]")
+            for before, after in touching:
+                self.model.add(together >= sum(before) + sum(after) - 1)
+            in_room: dict[str | None, list] = defaultdict(list)
+            for o in b.options:
+                in_room[o.room].append(o.var)
+            rooms = sorted({o.room for o in a.options if o.room is not None})
+            broken = None if self.weight(rule) >= HARD else self._pair_violation(rule, "rooms")
+            for room in rooms:
+                here = sum(o.var for o in a.options if o.room == room)
+                elsewhere = [v for other, lits in in_room.items() if other not in (room, None) for v in lits]
+                if elsewhere:
+                    # a in this room and b back to back in another: broken.
+                    self.model.add(
+                        here + sum(elsewhere) + together <= 2 + (broken if broken is not None else 0)
+                    )
+
     def _ordered_pair(self, rule: Rule) -> tuple[BlockVars, BlockVars] | None:
         blocks = self._lesson_firsts(rule)
         return (blocks[0], blocks[1]) if len(blocks) == 2 else None
@@ -1152,46 +1192,85 @@ class TimetableModel:
                     days.append(busy)
             self.limit(rule, sum(days), bound, len(days))
 
+    def in_building(self, res: Resource, day: int) -> list[dict[str, list]]:
+        """at[p][B]: the options putting the resource in building B at period p of the day. Rooms without a
+        building and lessons without a room are left out, as FET does; at most one option of a period
+        holds, since clashes are forbidden."""
+        building = self.building_of
+        at: list[dict[str, list]] = [defaultdict(list) for _ in range(self.n_periods)]
+        for b, o in self.uses.get(res, []):
+            if o.slot[0] == day and o.room is not None and building.get(o.room):
+                for _, q in self.covered(o.slot, b.length):
+                    at[q][building[o.room]].append(o.var)
+        return at
+
+    def building_changes(self, res: Resource, day: int) -> list[cp_model.IntVar]:
+        """One literal per possible building change of the resource on the day (cached): between one period
+        with a room in a building and the next such period, the building differs."""
+        key = (res, day)
+        if key in self._changes:
+            return self._changes[key]
+        at = self.in_building(res, day)
+        names = sorted({name for cell in at for name in cell})
+        changes: list[cp_model.IntVar] = []
+        self._changes[key] = changes
+        if len(names) < 2:
+            return changes
+        # last[B]: the latest period with a room so far was in building B.
+        last: dict[str, cp_model.LinearExprT] = {}
+        for q in range(self.n_periods):
+            here = {name: sum(at[q].get(name, [])) for name in names}
+            if not any(at[q].values()):
+                continue
+            present = sum(here.values())
+            if last:
+                change = self.model.new_bool_var("")
+                for name in names:
+                    others = sum(v for other, v in last.items() if other != name)
+                    self.model.add(change >= here[name] + others - 1)
+                changes.append(change)
+            new_last = {}
+            for name in names:
+                var = self.model.new_bool_var("")
+                previous = last.get(name, 0)
+                self.model.add(var >= here[name])
+                self.model.add(var >= previous - present)
+                self.model.add(var <= here[name] + previous)
+                self.model.add(var <= here[name] + 1 - present)
+                new_last[name] = var
+            last = new_last
+        return changes
+
     def rule_max_building_changes_per_day(self, rule: Rule) -> None:
         bound = int(rule.params["max"])
-        building = {r.id: r.building for r in self.school.rooms}
         for res in self.targets(rule):
             for d in range(self.n_days):
-                # at[p][B]: the resource is in building B at period p (a sum of at-most-one literals).
-                at: list[dict[str, list]] = [defaultdict(list) for _ in range(self.n_periods)]
-                for b, o in self.uses.get(res, []):
-                    if o.slot[0] == d and o.room is not None and building.get(o.room):
-                        for _, q in self.covered(o.slot, b.length):
-                            at[q][building[o.room]].append(o.var)
-                names = sorted({name for cell in at for name in cell})
-                if len(names) < 2:
-                    continue
-                # last[B]: the latest period with a room so far was in building B.
-                last: dict[str, cp_model.LinearExprT] = {}
-                changes = []
-                for q in range(self.n_periods):
-                    here = {name: sum(at[q].get(name, [])) for name in names}
-                    if not any(at[q].values()):
-                        continue
-                    present = sum(here.values())
-                    if last:
-                        change = self.model.new_bool_var("")
-                        for name in names:
-                            others = sum(v for other, v in last.items() if other != name)
-                            self.model.add(change >= here[name] + others - 1)
-                        changes.append(change)
-                    new_last = {}
-                    for name in names:
-                        var = self.model.new_bool_var("")
-                        previous = last.get(name, 0)
-                        self.model.add(var >= here[name])
-                        self.model.add(var >= previous - present)
-                        self.model.add(var <= here[name] + previous)
-                        self.model.add(var <= here[name] + 1 - present)
-                        new_last[name] = var
-                    last = new_last
-                if changes:
-                    self.limit(rule, sum(changes), bound, len(changes))
+                changes = self.building_changes(res, d)
+                self.limit(rule, sum(changes), bound, len(changes))
+
+    def rule_max_building_changes_per_week(self, rule: Rule) -> None:
+        bound = int(rule.params["max"])
+        for res in self.targets(rule):
+            changes = [c for d in range(self.n_days) for c in self.building_changes(res, d)]
+            self.limit(rule, sum(changes), bound, len(changes))
+
+    def rule_min_gaps_between_building_changes(self, rule: Rule) -> None:
+        """Two periods of one day in different buildings have at least ``min`` periods between them: a
+        period in building B excludes every other building in the next ``min`` periods."""
+        need, hard = int(rule.params["min"]), self.weight(rule) >= HARD
+        for res in self.targets(rule):
+            for d in range(self.n_days):
+                at = self.in_building(res, d)
+                for p in range(self.n_periods):
+                    for name, here in at[p].items():
+                        for q in range(p + 1, min(p + need + 1, self.n_periods)):
+                            pair = here + [v for other, vs in at[q].items() if other != name for v in vs]
+                            if len(pair) == len(here):
+                                continue
+                            # Subgroups of one class share these pairs: a hard one is added once.
+                            if hard and not self.first_time(("apart", *sorted(v.index for v in pair))):
+                                continue
+                            self.limit(rule, sum(pair), 1, 2)
 
     def rule_preferred_rooms(self, rule: Rule) -> None:
         rooms = set(rule.params.get("rooms", []))

@@ -206,6 +206,16 @@ RULE_TYPES: dict[str, RuleType] = _types(
         help=("The lessons together use at most `max` different rooms. Violation amount: rooms over `max`."),
     ),
     RuleType(
+        "same_room_if_consecutive",
+        "Same room if consecutive",
+        ("lessons",),
+        help=(
+            "Two of the lessons back to back on one day (the second starts in the period right after the "
+            "first ends; a break between parts them) take place in the same room. Violation amount: pairs "
+            "back to back in different rooms."
+        ),
+    ),
+    RuleType(
         "ends_students_day",
         "Ends the students' day",
         ("lesson", "lessons"),
@@ -288,6 +298,27 @@ RULE_TYPES: dict[str, RuleType] = _types(
             "Between one lesson of a day and the next (lessons with a room), the building changes at most "
             "`max` times. Violation amount: changes beyond `max`, summed over every (teacher or subgroup, "
             "day)."
+        ),
+    ),
+    RuleType(
+        "max_building_changes_per_week",
+        "Max building changes per week",
+        PEOPLE,
+        {"max": "int"},
+        help=(
+            "As `max_building_changes_per_day`, counted over the whole week: at most `max` changes. "
+            "Violation amount: changes beyond `max`, summed over every teacher or subgroup."
+        ),
+    ),
+    RuleType(
+        "min_gaps_between_building_changes",
+        "Min gaps between building changes",
+        PEOPLE,
+        {"min": "int"},
+        help=(
+            "Two lessons of one day in rooms of different buildings have at least `min` periods between "
+            "them, time to walk over (lessons without a room, or in a room without a building, do not "
+            "count). Violation amount: pairs of lessons too close, summed over every teacher or subgroup."
         ),
     ),
     RuleType(

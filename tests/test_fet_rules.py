@@ -443,6 +443,50 @@ CASES += [
         {"1": ("Mon", "h1", "R1"), "2": ("Tue", "h1", "R1")},
         {"1": ("Mon", "h1", "R1"), "2": ("Tue", "h1", "R2")},
     ),
+    # T2 teaches 6 and 4; R1 and R2 are in building B1, R3 in B2.
+    (
+        "TeachersMinGapsBetweenBuildingChanges",
+        100,
+        "<Min_Gaps_Between_Building_Changes>1</Min_Gaps_Between_Building_Changes>",
+        {"6": ("Mon", "h1", "R3"), "4": ("Mon", "h3", "R1")},
+        {"6": ("Mon", "h1", "R3"), "4": ("Mon", "h2", "R1")},
+    ),
+    (
+        "TeacherMinGapsBetweenBuildingChanges",
+        100,
+        "<Teacher>T2</Teacher><Min_Gaps_Between_Building_Changes>2</Min_Gaps_Between_Building_Changes>",
+        {"6": ("Mon", "h1", "R3"), "4": ("Mon", "h4", "R1")},
+        {"6": ("Mon", "h1", "R3"), "4": ("Mon", "h3", "R1")},
+    ),
+    # Y1-A has 1 and 4.
+    (
+        "StudentsMinGapsBetweenBuildingChanges",
+        100,
+        "<Min_Gaps_Between_Building_Changes>1</Min_Gaps_Between_Building_Changes>",
+        {"1": ("Mon", "h1", "R3"), "4": ("Mon", "h3", "R1")},
+        {"1": ("Mon", "h1", "R3"), "4": ("Mon", "h2", "R1")},
+    ),
+    (
+        "TeachersMaxBuildingChangesPerWeek",
+        100,
+        "<Max_Building_Changes_Per_Week>0</Max_Building_Changes_Per_Week>",
+        {"6": ("Mon", "h1", "R1"), "4": ("Mon", "h2", "R2")},
+        {"6": ("Mon", "h1", "R3"), "4": ("Mon", "h2", "R1")},
+    ),
+    (
+        "StudentsSetMaxBuildingChangesPerWeek",
+        100,
+        "<Students>Y1-A</Students><Max_Building_Changes_Per_Week>0</Max_Building_Changes_Per_Week>",
+        {"1": ("Mon", "h1", "R1"), "4": ("Mon", "h2", "R2")},
+        {"1": ("Mon", "h1", "R3"), "4": ("Mon", "h2", "R1")},
+    ),
+    (
+        "ActivitiesSameRoomIfConsecutive",
+        100,
+        acts("6", "4"),
+        {"6": ("Mon", "h1", "R1"), "4": ("Mon", "h2", "R1")},
+        {"6": ("Mon", "h1", "R1"), "4": ("Mon", "h2", "R3")},
+    ),
     ("ActivitiesSameStartingHour", 100, acts("4", "5"), {}, {"5": ("Tue", "h3")}),
     # Students' tag rules name the tag in Activity_Tag, not Activity_Tag_Name as teachers' do.
     (
@@ -532,20 +576,31 @@ SPACE = {
     "ActivityTagPreferredRooms",
     "SubjectActivityTagPreferredRoom",
     "TeachersMaxBuildingChangesPerDay",
+    "TeachersMinGapsBetweenBuildingChanges",
+    "TeacherMinGapsBetweenBuildingChanges",
+    "StudentsMinGapsBetweenBuildingChanges",
+    "TeachersMaxBuildingChangesPerWeek",
+    "StudentsSetMaxBuildingChangesPerWeek",
+    "ActivitiesSameRoomIfConsecutive",
 }
 
 
-def fet_with(fet_type: str, weight: int, body: str) -> bytes:
-    """The tiny school with one more constraint (the basic ones are there already)."""
-    text = TINY.read_text(encoding="utf-8")
-    if fet_type in ("BasicCompulsoryTime", "BasicCompulsorySpace"):
-        return text.encode()
+def with_constraint(data: bytes, fet_type: str, weight: int, body: str) -> bytes:
+    """A FET file with one more constraint, in the space or time list as its type says."""
     element = (
         f"<Constraint{fet_type}>\n\t<Weight_Percentage>{weight}</Weight_Percentage>\n\t{body}\n"
         f"\t<Active>true</Active>\n\t<Comments></Comments>\n</Constraint{fet_type}>\n"
     )
-    closing = "</Space_Constraints_List>" if fet_type in SPACE else "</Time_Constraints_List>"
-    return text.replace(closing, element + closing).encode()
+    closing = b"</Space_Constraints_List>" if fet_type in SPACE else b"</Time_Constraints_List>"
+    return data.replace(closing, element.encode() + closing)
+
+
+def fet_with(fet_type: str, weight: int, body: str) -> bytes:
+    """The tiny school with one more constraint (the basic ones are there already)."""
+    data = TINY.read_bytes()
+    if fet_type in ("BasicCompulsoryTime", "BasicCompulsorySpace"):
+        return data
+    return with_constraint(data, fet_type, weight, body)
 
 
 def school_of(data: bytes):
@@ -616,13 +671,8 @@ def _min_days_around_a_break() -> bytes:
     """The tiny school with a break at Monday h4 and activities 1 and 2 at least a day apart (95%), back to
     back when on one day."""
     data = fet_with("BreakTimes", 100, _times("Break_Times", [("Mon", "h4")], "Break_Time", "Day", "Hour"))
-    element = (
-        "<ConstraintMinDaysBetweenActivities>\n\t<Weight_Percentage>95</Weight_Percentage>\n\t"
-        + acts("1", "2")
-        + "<MinDays>1</MinDays><Consecutive_If_Same_Day>true</Consecutive_If_Same_Day>"
-        + "\n\t<Active>true</Active>\n\t<Comments></Comments>\n</ConstraintMinDaysBetweenActivities>\n"
-    )
-    return data.replace(b"</Time_Constraints_List>", element.encode() + b"</Time_Constraints_List>")
+    body = acts("1", "2") + "<MinDays>1</MinDays><Consecutive_If_Same_Day>true</Consecutive_If_Same_Day>"
+    return with_constraint(data, "MinDaysBetweenActivities", 95, body)
 
 
 def fet_solves_locked(path: Path, data: bytes, overrides: dict, seconds: int) -> bool:
@@ -676,15 +726,8 @@ def test_fet_refuses_same_day_lessons_around_a_break(tmp_path):
 def test_lessons_limited_to_one_room_take_turns_in_it():
     """Activities 4 and 5 may use R1 or R2 and must share one room: the engine places them apart in time."""
     data = fet_with("ActivityTagPreferredRooms", 100, "<Activity_Tag>Lab</Activity_Tag>" + rooms("R1", "R2"))
-    element = (
-        "<ConstraintActivitiesOccupyMaxDifferentRooms>\n\t<Weight_Percentage>100</Weight_Percentage>\n\t"
-        + acts("4", "5")
-        + "<Max_Number_of_Different_Rooms>1</Max_Number_of_Different_Rooms>"
-        + "\n\t<Active>true</Active>\n\t<Comments></Comments>\n</ConstraintActivitiesOccupyMaxDifferentRooms>\n"
-    )
-    school = school_of(
-        data.replace(b"</Space_Constraints_List>", element.encode() + b"</Space_Constraints_List>")
-    )
+    body = acts("4", "5") + "<Max_Number_of_Different_Rooms>1</Max_Number_of_Different_Rooms>"
+    school = school_of(with_constraint(data, "ActivitiesOccupyMaxDifferentRooms", 100, body))
     result = solve(school, SolveOptions(time_limit=10, strict_balancing=False, stall_seconds=1))
     assert result.complete and check(school, result).ok
     four, five = (next(p for p in result.placements if p.lesson == i) for i in ("4", "5"))
@@ -694,12 +737,7 @@ def test_lessons_limited_to_one_room_take_turns_in_it():
 def _three_grouped_around_a_break() -> bytes:
     """The tiny school with a break at Monday h3 and activities 8, 6 and 4 grouped (hard)."""
     data = fet_with("BreakTimes", 100, _times("Break_Times", [("Mon", "h3")], "Break_Time", "Day", "Hour"))
-    element = (
-        "<ConstraintThreeActivitiesGrouped>\n\t<Weight_Percentage>100</Weight_Percentage>\n\t"
-        + THREE
-        + "\n\t<Active>true</Active>\n\t<Comments></Comments>\n</ConstraintThreeActivitiesGrouped>\n"
-    )
-    return data.replace(b"</Time_Constraints_List>", element.encode() + b"</Time_Constraints_List>")
+    return with_constraint(data, "ThreeActivitiesGrouped", 100, THREE)
 
 
 RUN_OVER_A_BREAK = {"8": ("Mon", "h4")}
@@ -721,3 +759,28 @@ def test_three_grouped_lessons_may_run_over_a_break():
 def test_fet_accepts_three_grouped_lessons_over_a_break(tmp_path):
     require_system("fet-cl", "fet")
     assert fet_solves_locked(tmp_path / "three.fet", _three_grouped_around_a_break(), RUN_OVER_A_BREAK, 5)
+
+
+def _same_room_around_a_break() -> bytes:
+    """The tiny school with a break at Monday h2 and activities 6 and 4 in one room when back to back."""
+    data = fet_with("BreakTimes", 100, _times("Break_Times", [("Mon", "h2")], "Break_Time", "Day", "Hour"))
+    return with_constraint(data, "ActivitiesSameRoomIfConsecutive", 100, acts("6", "4"))
+
+
+ROOMS_AROUND_A_BREAK = {"6": ("Mon", "h1", "R1"), "4": ("Mon", "h3", "R3"), "5": ("Mon", "h4")}
+"""6 before the break and 4 after it, in different rooms: not back to back, as FET reads it."""
+
+
+def test_a_break_parts_lessons_that_share_a_room_when_back_to_back():
+    school = school_of(_same_room_around_a_break())
+    assert check(school, timetable(school, ROOMS_AROUND_A_BREAK)).ok
+    # Without the break between, the same rooms break the rule.
+    school = school_of(fet_with("ActivitiesSameRoomIfConsecutive", 100, acts("6", "4")))
+    moved = {"6": ("Mon", "h2", "R1"), "4": ("Mon", "h3", "R3"), "5": ("Mon", "h4")}
+    assert any("back to back" in str(v) for v in check(school, timetable(school, moved)).hard)
+
+
+@pytest.mark.system
+def test_fet_accepts_different_rooms_around_a_break(tmp_path):
+    require_system("fet-cl", "fet")
+    assert fet_solves_locked(tmp_path / "rooms.fet", _same_room_around_a_break(), ROOMS_AROUND_A_BREAK, 5)

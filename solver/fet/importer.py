@@ -48,6 +48,12 @@ PEOPLE_RULES: dict[str, tuple[str, str, str]] = {
     "EarlyMaxBeginningsAtSecondHour": ("early_start", "Max_Beginnings_At_Second_Hour", "max_second_hour"),
     "IntervalMaxDaysPerWeek": ("interval_max_days_per_week", "Max_Days_Per_Week", "max"),
     "MaxBuildingChangesPerDay": ("max_building_changes_per_day", "Max_Building_Changes_Per_Day", "max"),
+    "MaxBuildingChangesPerWeek": ("max_building_changes_per_week", "Max_Building_Changes_Per_Week", "max"),
+    "MinGapsBetweenBuildingChanges": (
+        "min_gaps_between_building_changes",
+        "Min_Gaps_Between_Building_Changes",
+        "min",
+    ),
 }
 """FET suffix -> (our rule type, FET element with the number, our parameter)."""
 
@@ -640,6 +646,11 @@ class FetImporter:
         most = _int(el, "Max_Number_of_Different_Rooms")
         if ids:
             self._add_rule("max_rooms", "lessons", ids, weight, {"max": most}, fet_type)
+
+    def _c_ActivitiesSameRoomIfConsecutive(self, el, fet_type, weight, calendar):
+        ids = list(dict.fromkeys(self._lesson_ids(el)))
+        if len(ids) > 1:
+            self._add_rule("same_room_if_consecutive", "lessons", ids, weight, {}, fet_type)
 
     def _c_TwoActivitiesConsecutive(self, el, fet_type, weight, calendar):
         self._two(el, fet_type, weight, "consecutive")
