@@ -767,6 +767,44 @@ def check_interval_max_days_per_week(s: Schedule, rule: Rule) -> list[Finding]:
     return out
 
 
+@rule_check("max_span_per_day")
+def check_max_span_per_day(s: Schedule, rule: Rule) -> list[Finding]:
+    most = _param(rule, "max")
+    plus_one = bool(rule.params.get("one_day_plus_one", False))
+    out = []
+    for who in s.entities(rule):
+        forgiven = not plus_one
+        for d in range(s.n_days):
+            busy = s.periods_on(who, d)
+            span = busy[-1] - busy[0] + 1 if busy else 0
+            over = span - most
+            if over > 0 and not forgiven:
+                # The one day a week allowed one period more.
+                forgiven, over = True, over - 1
+            if over > 0:
+                out.append((over, f"{s.name(who)} spans {span} periods on {s.day(d)} (max {most})"))
+    return out
+
+
+@rule_check("min_resting_periods")
+def check_min_resting_periods(s: Schedule, rule: Rule) -> list[Finding]:
+    need = _param(rule, "min")
+    nights = [(d, d + 1) for d in range(s.n_days - 1)]
+    if rule.params.get("circular") and s.n_days > 1:
+        nights.append((s.n_days - 1, 0))
+    out = []
+    for who in s.entities(rule):
+        for d, e in nights:
+            before, after = s.periods_on(who, d), s.periods_on(who, e)
+            if not before or not after:
+                continue
+            rest = (s.n_periods - 1 - before[-1]) + after[0]
+            if rest < need:
+                message = f"{s.name(who)} rests {rest} periods from {s.day(d)} to {s.day(e)} (min {need})"
+                out.append((need - rest, message))
+    return out
+
+
 def _in_buildings(s: Schedule, who, day: int) -> list[tuple[int, int, str]]:
     """(start, end, building) of each block of the day in a room with a building, in order of start."""
     building = {r.id: r.building for r in s.school.rooms}

@@ -1192,6 +1192,52 @@ class TimetableModel:
                     days.append(busy)
             self.limit(rule, sum(days), bound, len(days))
 
+    def apart_excess(self, res: Resource, pairs: list[tuple[Slot, Slot, int]], upper: int) -> cp_model.IntVar:
+        """An amount at least ``w`` wherever the resource is busy in both slots of a pair (a, b, w): at the
+        least solution, the worst pair taken. Pairs with a slot the resource can never take are left out."""
+        excess = self.model.new_int_var(0, upper, "")
+        possible = self.occupancy.get(res, {})
+        for a, b, w in pairs:
+            if possible.get(a) and possible.get(b):
+                self.model.add(excess >= w * (self.busy(res, a) + self.busy(res, b) - 1))
+        return excess
+
+    def rule_max_span_per_day(self, rule: Rule) -> None:
+        most, n = int(rule.params["max"]), self.n_periods
+        plus_one = bool(rule.params.get("one_day_plus_one", False))
+        if most >= n:
+            return
+        for res in self.targets(rule):
+            days = []
+            for d in range(self.n_days):
+                pairs = [((d, p), (d, q), q - p + 1 - most) for p in range(n) for q in range(p + most, n)]
+                days.append(self.apart_excess(res, pairs, n - most))
+            if not plus_one:
+                for excess in days:
+                    self.limit(rule, excess, 0, n - most)
+                continue
+            # One day a week may run one period over: that much of the total is forgiven.
+            forgiven = self.model.new_bool_var("")
+            self.model.add(forgiven <= sum(days))
+            self.limit(rule, sum(days) - forgiven, 0, (n - most) * len(days))
+
+    def rule_min_resting_periods(self, rule: Rule) -> None:
+        need, n = int(rule.params["min"]), self.n_periods
+        nights = [(d, d + 1) for d in range(self.n_days - 1)]
+        if rule.params.get("circular") and self.n_days > 1:
+            nights.append((self.n_days - 1, 0))
+        for res in self.targets(rule):
+            for d, e in nights:
+                # Free periods after the last of day d and before the first of day e.
+                pairs = [
+                    ((d, p), (e, q), need - (n - 1 - p) - q)
+                    for p in range(n)
+                    for q in range(n)
+                    if (n - 1 - p) + q < need
+                ]
+                if pairs:
+                    self.limit(rule, self.apart_excess(res, pairs, need), 0, need)
+
     def in_building(self, res: Resource, day: int) -> list[dict[str, list]]:
         """at[p][B]: the options putting the resource in building B at period p of the day. Rooms without a
         building and lessons without a room are left out, as FET does; at most one option of a period

@@ -290,6 +290,31 @@ RULE_TYPES: dict[str, RuleType] = _types(
         ),
     ),
     RuleType(
+        "max_span_per_day",
+        "Max span per day",
+        PEOPLE,
+        {"max": "int"},
+        optional={"one_day_plus_one": False},
+        help=(
+            "From the first busy period of a day to the last, breaks included, at most `max` periods; with "
+            "`one_day_plus_one`, one day a week may take one more. Violation amount: periods beyond the "
+            "span allowed, summed over every (teacher or subgroup, day)."
+        ),
+    ),
+    RuleType(
+        "min_resting_periods",
+        "Min resting periods",
+        PEOPLE,
+        {"min": "int"},
+        optional={"circular": False},
+        help=(
+            "Between the last busy period of a day and the first of the next day, at least `min` free "
+            "periods (those after the last and before the first, breaks included), when both days are "
+            "busy; with `circular`, from the last day of the week to the first too. Violation amount: "
+            "periods short of `min`, summed over every (teacher or subgroup, pair of days)."
+        ),
+    ),
+    RuleType(
         "max_building_changes_per_day",
         "Max building changes per day",
         PEOPLE,

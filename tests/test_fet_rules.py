@@ -443,6 +443,41 @@ CASES += [
         {"1": ("Mon", "h1", "R1"), "2": ("Tue", "h1", "R1")},
         {"1": ("Mon", "h1", "R1"), "2": ("Tue", "h1", "R2")},
     ),
+    # Spans and rests count breaks as FET does (see the tests below).
+    (
+        "TeacherMaxSpanPerDay",
+        100,
+        (
+            "<Teacher_Name>T2</Teacher_Name><Max_Span>2</Max_Span>"
+            "<Allow_One_Day_Exception_of_Plus_One>false</Allow_One_Day_Exception_of_Plus_One>"
+        ),
+        {},
+        {"4": ("Mon", "h3")},
+    ),
+    # Every teacher has one day of two periods' span, the one day allowed one more.
+    (
+        "TeachersMaxSpanPerDay",
+        100,
+        "<Max_Span>1</Max_Span><Allow_One_Day_Exception_of_Plus_One>true</Allow_One_Day_Exception_of_Plus_One>",
+        {},
+        {"4": ("Mon", "h3")},
+    ),
+    ("StudentsMaxSpanPerDay", 100, "<Max_Span>3</Max_Span>", {}, {"4": ("Mon", "h4")}),
+    (
+        "TeacherMinRestingHours",
+        100,
+        "<Teacher_Name>T1</Teacher_Name><Minimum_Resting_Hours>2</Minimum_Resting_Hours><Circular>false</Circular>",
+        {"1": ("Mon", "h4"), "2": ("Tue", "h2")},
+        {"1": ("Mon", "h5")},
+    ),
+    # Y2 ends Wednesday at h3 and starts Monday at h1: two periods' rest over the weekend, one with 8 at h4.
+    (
+        "StudentsSetMinRestingHours",
+        100,
+        "<Students>Y2</Students><Minimum_Resting_Hours>2</Minimum_Resting_Hours><Circular>true</Circular>",
+        {},
+        {"8": ("Wed", "h4")},
+    ),
     # T2 teaches 6 and 4; R1 and R2 are in building B1, R3 in B2.
     (
         "TeachersMinGapsBetweenBuildingChanges",
@@ -784,3 +819,23 @@ def test_a_break_parts_lessons_that_share_a_room_when_back_to_back():
 def test_fet_accepts_different_rooms_around_a_break(tmp_path):
     require_system("fet-cl", "fet")
     assert fet_solves_locked(tmp_path / "rooms.fet", _same_room_around_a_break(), ROOMS_AROUND_A_BREAK, 5)
+
+
+def test_spans_and_rests_count_breaks():
+    """FET counts a break inside a span and at the end of a day as rest (each checked with fet-cl)."""
+    broken = fet_with("BreakTimes", 100, _times("Break_Times", [("Mon", "h2")], "Break_Time", "Day", "Hour"))
+    body = "<Teacher_Name>T2</Teacher_Name><Max_Span>2</Max_Span>"
+    school = school_of(with_constraint(broken, "TeacherMaxSpanPerDay", 100, body))
+    around = check(school, timetable(school, {"4": ("Mon", "h3"), "5": ("Mon", "h4")}))
+    assert [v.amount for v in around.hard] == [1], [str(v) for v in around.hard]
+    late = fet_with("BreakTimes", 100, _times("Break_Times", [("Mon", "h5")], "Break_Time", "Day", "Hour"))
+    body = "<Teacher_Name>T1</Teacher_Name><Minimum_Resting_Hours>2</Minimum_Resting_Hours>"
+    school = school_of(with_constraint(late, "TeacherMinRestingHours", 100, body))
+    assert check(school, timetable(school, {"1": ("Mon", "h3")})).ok
+
+
+def test_a_day_off_between_is_rest_enough():
+    body = "<Teacher_Name>T1</Teacher_Name><Minimum_Resting_Hours>2</Minimum_Resting_Hours>"
+    school = school_of(fet_with("TeacherMinRestingHours", 100, body))
+    # T1 ends Monday at h5; nothing on Tuesday, Wednesday from h1.
+    assert check(school, timetable(school, {"1": ("Mon", "h5"), "2": ("Wed", "h4")})).ok

@@ -49,6 +49,8 @@ PEOPLE_RULES: dict[str, tuple[str, str, str]] = {
     "IntervalMaxDaysPerWeek": ("interval_max_days_per_week", "Max_Days_Per_Week", "max"),
     "MaxBuildingChangesPerDay": ("max_building_changes_per_day", "Max_Building_Changes_Per_Day", "max"),
     "MaxBuildingChangesPerWeek": ("max_building_changes_per_week", "Max_Building_Changes_Per_Week", "max"),
+    "MaxSpanPerDay": ("max_span_per_day", "Max_Span", "max"),
+    "MinRestingHours": ("min_resting_periods", "Minimum_Resting_Hours", "min"),
     "MinGapsBetweenBuildingChanges": (
         "min_gaps_between_building_changes",
         "Min_Gaps_Between_Building_Changes",
@@ -519,6 +521,10 @@ class FetImporter:
         if suffix == "MinHoursDaily":
             # FET allows empty days for teachers always; for students only when the file says so.
             params["allow_empty_days"] = _bool(el, "Allow_Empty_Days", scope in ("teacher", "all_teachers"))
+        if suffix == "MaxSpanPerDay":
+            params["one_day_plus_one"] = _bool(el, "Allow_One_Day_Exception_of_Plus_One", False)
+        if suffix == "MinRestingHours":
+            params["circular"] = _bool(el, "Circular", False)
         if suffix == "IntervalMaxDaysPerWeek":
             start = _text(el, "Interval_Start_Hour")
             end = _text(el, "Interval_End_Hour")
