@@ -614,6 +614,28 @@ def check_max_busy_slots(s: Schedule, rule: Rule) -> list[Finding]:
     return [(len(used) - most, f"the lessons use {len(used)} of the selected periods (max {most})")]
 
 
+@rule_check("max_simultaneous")
+def check_max_simultaneous(s: Schedule, rule: Rule) -> list[Finding]:
+    most, selected = _param(rule, "max"), _slots(rule)
+    at = Counter(c for p in _lesson_placements(s, rule) for c in s.cells(p) if c in selected)
+    return [
+        (n - most, f"{n} of the lessons at {s.at(c)} (max {most})") for c, n in sorted(at.items()) if n > most
+    ]
+
+
+@rule_check("max_days_between")
+def check_max_days_between(s: Schedule, rule: Rule) -> list[Finding]:
+    most = _param(rule, "max_days")
+    out = []
+    for a, b in _pairs(_lesson_placements(s, rule)):
+        apart = abs(a.slot[0] - b.slot[0])
+        if apart > most:
+            out.append(
+                (apart - most, f"{_block_name(a)} and {_block_name(b)} are {apart} days apart (max {most})")
+            )
+    return out
+
+
 @rule_check("max_rooms")
 def check_max_rooms(s: Schedule, rule: Rule) -> list[Finding]:
     most = _param(rule, "max")
@@ -764,6 +786,23 @@ def check_interval_max_days_per_week(s: Schedule, rule: Rule) -> list[Finding]:
         days = sum(1 for d in range(s.n_days) if any(start <= p < end for p in s.periods_on(who, d)))
         if days > limit:
             out.append((days - limit, f"{s.name(who)} is busy in the interval on {days} days (max {limit})"))
+    return out
+
+
+@rule_check("min_gaps_between_tags")
+def check_min_gaps_between_tags(s: Schedule, rule: Rule) -> list[Finding]:
+    first, second, need = rule.params["first_tag"], rule.params["second_tag"], _param(rule, "min")
+    out = []
+    for who in s.entities(rule):
+        blocks = s.blocks.get(who, [])
+        for a in (p for p in blocks if first in s.lessons[p.lesson].tags):
+            for b in (p for p in blocks if second in s.lessons[p.lesson].tags):
+                between = b.slot[1] - (a.slot[1] + a.length)
+                if a.slot[0] == b.slot[0] and 0 <= between < need:
+                    message = (
+                        f"{s.name(who)}: {_block_name(b)} comes {between} period(s) after {_block_name(a)}"
+                    )
+                    out.append((1, f"{message} (min {need})"))
     return out
 
 

@@ -995,6 +995,38 @@ class TimetableModel:
             used.append(var)
         self.limit(rule, cp_model.LinearExpr.sum(used), int(rule.params["max"]), len(used))
 
+    def rule_max_simultaneous(self, rule: Rule) -> None:
+        selected = {tuple(s) for s in rule.params.get("slots", [])}
+        covering: dict[Slot, list[cp_model.IntVar]] = defaultdict(list)
+        blocks = self._rule_blocks(rule)
+        for block in blocks:
+            for slot, lits in self._covering(block).items():
+                if slot in selected:
+                    covering[slot].extend(lits)
+        for lits in covering.values():
+            self.limit(rule, sum(lits), int(rule.params["max"]), len(blocks))
+
+    def rule_max_days_between(self, rule: Rule) -> None:
+        most, n = int(rule.params["max_days"]), self.n_days
+        hard = self.weight(rule) >= HARD
+        blocks = self._rule_blocks(rule)
+        for i, a in enumerate(blocks):
+            for b in blocks[i + 1 :]:
+                a_days, b_days = self._day_literals(a), self._day_literals(b)
+                if hard:
+                    for d in range(n):
+                        far = [v for e in range(n) if abs(e - d) > most for v in b_days[e]]
+                        if a_days[d] and far:
+                            self.model.add(sum(a_days[d]) + sum(far) <= 1)
+                    continue
+                # The amount is the days beyond: ``far`` j is forced when the pair is more than most + j apart.
+                for j in range(n - 1 - most):
+                    far = self._pair_violation(rule, "far")
+                    for d in range(n):
+                        beyond = [v for e in range(n) if abs(e - d) > most + j for v in b_days[e]]
+                        if a_days[d] and beyond:
+                            self.model.add(far >= sum(a_days[d]) + sum(beyond) - 1)
+
     def _lesson_firsts(self, rule: Rule) -> list[BlockVars]:
         """The first block of each lesson the rule names, in its order."""
         ids = [rule.target] if isinstance(rule.target, str) else list(rule.target or [])
@@ -1237,6 +1269,27 @@ class TimetableModel:
                 ]
                 if pairs:
                     self.limit(rule, self.apart_excess(res, pairs, need), 0, need)
+
+    def rule_min_gaps_between_tags(self, rule: Rule) -> None:
+        """A block of the second tag starting within ``min`` periods after one of the first tag ends, on one
+        day, is too close: per end, the blocks of the first tag ending there and those starting too soon."""
+        first, second, need = rule.params["first_tag"], rule.params["second_tag"], int(rule.params["min"])
+        hard = self.weight(rule) >= HARD
+        for res in self.targets(rule):
+            ends: dict[Slot, list] = defaultdict(list)
+            starts: dict[Slot, list] = defaultdict(list)
+            for b, o in self.uses.get(res, []):
+                if first in b.lesson.tags:
+                    ends[(o.slot[0], o.slot[1] + b.length)].append(o.var)
+                if second in b.lesson.tags:
+                    starts[o.slot].append(o.var)
+            for (d, e), before in ends.items():
+                soon = [v for q in range(e, e + need) for v in starts.get((d, q), [])]
+                if not soon or (
+                    hard and not self.first_time(("tags", *sorted(v.index for v in before + soon)))
+                ):
+                    continue
+                self.limit(rule, sum(before) + sum(soon), 1, 1 + need)
 
     def in_building(self, res: Resource, day: int) -> list[dict[str, list]]:
         """at[p][B]: the options putting the resource in building B at period p of the day. Rooms without a

@@ -199,6 +199,26 @@ RULE_TYPES: dict[str, RuleType] = _types(
         ),
     ),
     RuleType(
+        "max_simultaneous",
+        "Max lessons at once in a selection",
+        ("lessons",),
+        {"slots": "slots", "max": "int"},
+        help=(
+            "In each of the periods `slots`, at most `max` of the lessons take place. Violation amount: "
+            "lessons over `max`, summed over the periods."
+        ),
+    ),
+    RuleType(
+        "max_days_between",
+        "Max days between lessons",
+        ("lessons",),
+        {"max_days": "int"},
+        help=(
+            "Every two of the lessons are at most `max_days` days apart. Violation amount: days beyond "
+            "`max_days`, summed over the pairs."
+        ),
+    ),
+    RuleType(
         "max_rooms",
         "Max different rooms",
         ("lessons",),
@@ -312,6 +332,17 @@ RULE_TYPES: dict[str, RuleType] = _types(
             "periods (those after the last and before the first, breaks included), when both days are "
             "busy; with `circular`, from the last day of the week to the first too. Violation amount: "
             "periods short of `min`, summed over every (teacher or subgroup, pair of days)."
+        ),
+    ),
+    RuleType(
+        "min_gaps_between_tags",
+        "Min gaps from one tag to another",
+        PEOPLE,
+        {"first_tag": "str", "second_tag": "str", "min": "int"},
+        help=(
+            "When a lesson with tag `second_tag` follows one with tag `first_tag` on the same day, at least "
+            "`min` periods lie between them, busy or not. Violation amount: such pairs too close, summed "
+            "over every teacher or subgroup."
         ),
     ),
     RuleType(

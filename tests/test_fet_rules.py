@@ -478,6 +478,52 @@ CASES += [
         {},
         {"8": ("Wed", "h4")},
     ),
+    # T2 teaches 6 (Lecture) then 4 (Lab); what lies between, busy or not, counts (checked with fet-cl).
+    (
+        "TeacherMinGapsBetweenOrderedPairOfActivityTags",
+        100,
+        (
+            "<Teacher>T2</Teacher><First_Activity_Tag>Lecture</First_Activity_Tag>"
+            "<Second_Activity_Tag>Lab</Second_Activity_Tag><MinGaps>2</MinGaps>"
+        ),
+        {"4": ("Mon", "h4")},
+        {"4": ("Mon", "h3"), "8": ("Mon", "h2"), "5": ("Mon", "h4")},
+    ),
+    # The other order is free: Lab at h1, Lecture at h2.
+    (
+        "TeachersMinGapsBetweenOrderedPairOfActivityTags",
+        100,
+        "<First_Activity_Tag>Lecture</First_Activity_Tag><Second_Activity_Tag>Lab</Second_Activity_Tag><MinGaps>1</MinGaps>",
+        {"4": ("Mon", "h1"), "6": ("Mon", "h2"), "1": ("Mon", "h3")},
+        {},
+    ),
+    (
+        "StudentsSetMinGapsBetweenOrderedPairOfActivityTags",
+        100,
+        (
+            "<Students>Y1</Students><First_Activity_Tag>Lab</First_Activity_Tag>"
+            "<Second_Activity_Tag>Lecture</Second_Activity_Tag><MinGaps>1</MinGaps>"
+        ),
+        {},
+        None,
+    ),
+    ("MaxDaysBetweenActivities", 100, acts("1", "3") + "<MaxDays>1</MaxDays>", {"3": ("Tue", "h3")}, {}),
+    ("MaxDaysBetweenActivities", 80, acts("1", "3") + "<MaxDays>0</MaxDays>", {"3": ("Mon", "h3")}, {}),
+    (
+        "ActivitiesMaxSimultaneousInSelectedTimeSlots",
+        100,
+        acts("4", "5")
+        + _times(
+            "Selected_Time_Slots",
+            [("Mon", "h2"), ("Mon", "h3")],
+            "Selected_Time_Slot",
+            "Selected_Day",
+            "Selected_Hour",
+        )
+        + "<Max_Number_of_Simultaneous_Activities>1</Max_Number_of_Simultaneous_Activities>",
+        {"5": ("Mon", "h3")},
+        {},
+    ),
     # T2 teaches 6 and 4; R1 and R2 are in building B1, R3 in B2.
     (
         "TeachersMinGapsBetweenBuildingChanges",

@@ -421,6 +421,8 @@ class FetImporter:
                     return self._tag_max_daily
                 if suffix == "ActivityTagMaxHoursContinuously":
                     return self._tag_max_continuously
+                if suffix == "MinGapsBetweenOrderedPairOfActivityTags":
+                    return self._tag_pair_gaps
                 return None
         return None
 
@@ -647,6 +649,22 @@ class FetImporter:
         if ids and slots:
             self._add_rule("max_busy_slots", "lessons", ids, weight, {"slots": slots, "max": most}, fet_type)
 
+    def _c_ActivitiesMaxSimultaneousInSelectedTimeSlots(self, el, fet_type, weight, calendar):
+        ids = list(dict.fromkeys(self._lesson_ids(el)))
+        slots = self._slots(el, "Selected_Time_Slot", "Selected_Day", "Selected_Hour")
+        most = _int(el, "Max_Number_of_Simultaneous_Activities")
+        if ids and slots:
+            self._add_rule(
+                "max_simultaneous", "lessons", ids, weight, {"slots": slots, "max": most}, fet_type
+            )
+
+    def _c_MaxDaysBetweenActivities(self, el, fet_type, weight, calendar):
+        ids = list(dict.fromkeys(self._lesson_ids(el)))
+        if len(ids) > 1:
+            self._add_rule(
+                "max_days_between", "lessons", ids, weight, {"max_days": _int(el, "MaxDays")}, fet_type
+            )
+
     def _c_ActivitiesOccupyMaxDifferentRooms(self, el, fet_type, weight, calendar):
         ids = list(dict.fromkeys(self._lesson_ids(el)))
         most = _int(el, "Max_Number_of_Different_Rooms")
@@ -692,6 +710,15 @@ class FetImporter:
 
     def _tag_max_continuously(self, el, fet_type, weight, calendar):
         self._activity_tag_rule(el, fet_type, weight, "max_consecutive", "Maximum_Hours_Continuously")
+
+    def _tag_pair_gaps(self, el, fet_type, weight, calendar):
+        scope, target = self._who(el, fet_type)
+        tags = [_text(el, "First_Activity_Tag"), _text(el, "Second_Activity_Tag")]
+        for tag in tags:
+            if tag not in self.tags:
+                raise _Unsupported(f"unknown activity tag '{tag}'")
+        params = {"first_tag": tags[0], "second_tag": tags[1], "min": _int(el, "MinGaps")}
+        self._add_rule("min_gaps_between_tags", scope, target, weight, params, fet_type)
 
     def _c_ActivityEndsStudentsDay(self, el, fet_type, weight, calendar):
         act = self._lesson_id(_text(el, "Activity_Id"))
