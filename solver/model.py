@@ -102,16 +102,15 @@ fallback meets the minimums first when it can."""
 class TimetableModel:
     """Builds the CP-SAT model of a school. ``build()`` always starts from an empty model."""
 
-    ROOMS_MATTER = frozenset(
-        {
-            "max_building_changes_per_day",
-            "max_building_changes_per_week",
-            "min_gaps_between_building_changes",
-            "max_rooms",
-            "same_room_if_consecutive",
-        }
-    )
+    ROOMS_MATTER = frozenset({"max_rooms", "same_room_if_consecutive"})
     """Rule types that need each option's own room, so no room pools are formed when one is present."""
+
+    BUILDINGS_MATTER = frozenset(
+        {"max_building_changes_per_day", "max_building_changes_per_week", "min_gaps_between_building_changes"}
+    )
+    """Rule types that need each option's building: a pool then holds rooms of one building only. On FET's
+    Econ-Timisoara (1,166 activities, building rules for every subgroup), one option per room made a model
+    of a million variables that took 62 s to build."""
 
     def __init__(self, school: School, options: BuildOptions | None = None):
         self.school = school
@@ -159,8 +158,10 @@ class TimetableModel:
         self._by_day: dict[tuple[str, int], list[list[cp_model.IntVar]]] = {}
         self._day_busy: dict[tuple[Resource, int], cp_model.IntVar] = {}
         self._gaps: dict[tuple[Resource, int], cp_model.IntVar] = {}
-        self._changes: dict[tuple[Resource, int], list[cp_model.IntVar]] = {}
+        self._changes: dict[tuple, list[cp_model.IntVar]] = {}
+        self._sums: dict[tuple[int, ...], cp_model.IntVar] = {}
         self.building_of = {r.id: r.building for r in self.school.rooms}
+        self._in_building: dict[Resource, list[list[dict[str, cp_model.IntVar]]]] = {}
         # Subgroups of one class share most lessons: identical hard constraints are added once.
         self._seen: set[tuple] = set()
         self.soft_minimum_rules = {
@@ -203,6 +204,8 @@ class TimetableModel:
         named: set[str] = set()
         # Hard unavailable times only remove options: rooms shut at exactly the same times still pool.
         shut: dict[str, set] = defaultdict(set)
+        buildings = any(rule.type in self.BUILDINGS_MATTER for rule in self.active_rules())
+        building = {r.id: r.building for r in self.school.rooms} if buildings else {}
         for rule in self.active_rules():
             if rule.scope == "all_rooms" or rule.type in self.ROOMS_MATTER:
                 return {}
@@ -219,10 +222,10 @@ class TimetableModel:
         for lesson in self.lessons:
             for r in lesson.rooms:
                 lessons_of[r].add(lesson.id)
-        alike: dict[tuple[frozenset, frozenset], list[str]] = defaultdict(list)
+        alike: dict[tuple[frozenset, frozenset, str], list[str]] = defaultdict(list)
         for r, lesson_ids in lessons_of.items():
             if r not in named:
-                alike[(frozenset(lesson_ids), frozenset(shut.get(r, ())))].append(r)
+                alike[(frozenset(lesson_ids), frozenset(shut.get(r, ())), building.get(r, ""))].append(r)
         return {r: tuple(sorted(rooms)) for rooms in alike.values() if len(rooms) > 1 for r in rooms}
 
     def wished_rooms(self) -> dict[str, set[str]]:
@@ -1291,25 +1294,46 @@ class TimetableModel:
                     continue
                 self.limit(rule, sum(before) + sum(soon), 1, 1 + need)
 
-    def in_building(self, res: Resource, day: int) -> list[dict[str, list]]:
-        """at[p][B]: the options putting the resource in building B at period p of the day. Rooms without a
-        building and lessons without a room are left out, as FET does; at most one option of a period
-        holds, since clashes are forbidden."""
-        building = self.building_of
-        at: list[dict[str, list]] = [defaultdict(list) for _ in range(self.n_periods)]
-        for b, o in self.uses.get(res, []):
-            if o.slot[0] == day and o.room is not None and building.get(o.room):
-                for _, q in self.covered(o.slot, b.length):
-                    at[q][building[o.room]].append(o.var)
-        return at
+    def in_building(self, res: Resource, day: int) -> list[dict[str, cp_model.IntVar]]:
+        """at[p][B]: a literal, the resource is in building B at period p of the day (cached per resource).
+        Rooms without a building and lessons without a room are left out, as FET does. Subgroups with the
+        same lessons share the literals, and so every constraint built on them once (``_changes``)."""
+        week = self._in_building.get(res)
+        if week is None:
+            building = self.building_of
+            options: list[list[dict[str, list]]] = [
+                [defaultdict(list) for _ in range(self.n_periods)] for _ in range(self.n_days)
+            ]
+            for b, o in self.uses.get(res, []):
+                # A pool's rooms are all in one building (``BUILDINGS_MATTER``).
+                name = building.get(o.room or (o.pool[0] if o.pool else ""))
+                if name:
+                    for d, q in self.covered(o.slot, b.length):
+                        options[d][q][name].append(o.var)
+            week = [
+                [{name: self._one_of(lits) for name, lits in cell.items()} for cell in day_]
+                for day_ in options
+            ]
+            self._in_building[res] = week
+        return week[day]
+
+    def _one_of(self, literals: list[cp_model.IntVar]) -> cp_model.IntVar:
+        """A literal equal to the sum of ``literals``, at most one of which holds (cached by the literals)."""
+        key = tuple(sorted(v.index for v in literals))
+        var = self._sums.get(key)
+        if var is None:
+            var = self._sums[key] = self.model.new_bool_var("")
+            self.model.add(var == sum(literals))
+        return var
 
     def building_changes(self, res: Resource, day: int) -> list[cp_model.IntVar]:
-        """One literal per possible building change of the resource on the day (cached): between one period
-        with a room in a building and the next such period, the building differs."""
-        key = (res, day)
+        """One literal per possible building change of the resource on the day (cached by the day's
+        literals): between one period with a room in a building and the next such period, the building
+        differs."""
+        at = self.in_building(res, day)
+        key = tuple((q, name, v.index) for q, cell in enumerate(at) for name, v in sorted(cell.items()))
         if key in self._changes:
             return self._changes[key]
-        at = self.in_building(res, day)
         names = sorted({name for cell in at for name in cell})
         changes: list[cp_model.IntVar] = []
         self._changes[key] = changes
@@ -1318,10 +1342,10 @@ class TimetableModel:
         # last[B]: the latest period with a room so far was in building B.
         last: dict[str, cp_model.LinearExprT] = {}
         for q in range(self.n_periods):
-            here = {name: sum(at[q].get(name, [])) for name in names}
-            if not any(at[q].values()):
+            if not at[q]:
                 continue
-            present = sum(here.values())
+            here = {name: at[q].get(name, 0) for name in names}
+            present = sum(at[q].values())
             if last:
                 change = self.model.new_bool_var("")
                 for name in names:
@@ -1363,13 +1387,14 @@ class TimetableModel:
                 for p in range(self.n_periods):
                     for name, here in at[p].items():
                         for q in range(p + 1, min(p + need + 1, self.n_periods)):
-                            pair = here + [v for other, vs in at[q].items() if other != name for v in vs]
-                            if len(pair) == len(here):
+                            elsewhere = [v for other, v in at[q].items() if other != name]
+                            if not elsewhere:
                                 continue
                             # Subgroups of one class share these pairs: a hard one is added once.
-                            if hard and not self.first_time(("apart", *sorted(v.index for v in pair))):
+                            key = ("apart", here.index, *sorted(v.index for v in elsewhere))
+                            if hard and not self.first_time(key):
                                 continue
-                            self.limit(rule, sum(pair), 1, 2)
+                            self.limit(rule, here + sum(elsewhere), 1, 2)
 
     def rule_preferred_rooms(self, rule: Rule) -> None:
         rooms = set(rule.params.get("rooms", []))

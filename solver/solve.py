@@ -121,6 +121,10 @@ SOFT_REPAIR_SHARE = 0.7
 CP-SAT's own search has the rest."""
 
 
+TIME_UP = "time limit reached"
+"""The status of a solve whose time ran out before any search could place a block."""
+
+
 @dataclass
 class SolveOptions:
     time_limit: float = 300.0
@@ -421,6 +425,10 @@ class _Solver:
         """Place as many periods as possible (by the ejection search where it reads the hard rules, else
         by CP-SAT), then the rest by neighbourhood searches; explain what stays unplaced, then optimise
         soft rules."""
+        if self.remaining() <= 0 and not self.closest:
+            # Building the models took the whole time limit (FET's Econ-Timisoara: 1,166 activities, half a
+            # million options, 20 s a model); another model and a search now would only run over it.
+            return self.time_up()
         balancing = self.fallback_balancing
         tm = TimetableModel(
             self.school, BuildOptions(require_all=False, balancing=balancing, soft_minimums=True)
@@ -463,6 +471,23 @@ class _Solver:
             tm.model.add(b.placed == int(b.key in found))
         tm.set_objective()
         return self.optimise(tm, found, "partial")
+
+    def time_up(self) -> Timetable:
+        """Nothing placed: the time limit was reached before any search could place a block."""
+        unplaced = [
+            Unplaced(lesson.id, i, length, "the time limit was reached before this block was placed")
+            for lesson in self.school.active_lessons()
+            for i, length in enumerate(lesson.blocks)
+        ]
+        self.emit("partial", 0, message=TIME_UP, force=True)
+        return Timetable(
+            unplaced=unplaced,
+            total=self.total,
+            phase="partial",
+            status=TIME_UP,
+            solve_time=round(self.elapsed(), 3),
+            meta={"warm_start": self.warm_start} if self.warm_start else {},
+        )
 
     def ejection(self) -> EjectionSearch | None:
         """The ejection search (``solver.eject``) over the hard rules of the fallback's model (see
@@ -773,7 +798,13 @@ class _Solver:
         breakdown = rule_costs(tm, values) if values is not None else {}
         if values is None:
             phase = "cancelled" if self.cancelled() else "partial"
-            why = "cancelled" if self.cancelled() else "no timetable found"
+            why = (
+                "cancelled"
+                if self.cancelled()
+                else "the time limit was reached"
+                if status == TIME_UP
+                else "no timetable found"
+            )
             reasons = {b.key: f"{why} before this block was placed" for b in unplaced_blocks}
         else:
             if unplaced_blocks:

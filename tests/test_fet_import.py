@@ -86,8 +86,9 @@ def test_weights():
 def test_report_lists_unsupported_hard_constraints():
     text = TINY.read_text(encoding="utf-8").replace(
         "</Time_Constraints_List>",
-        "<ConstraintTeacherMaxSpanPerDay><Weight_Percentage>100</Weight_Percentage><Teacher_Name>T1"
-        "</Teacher_Name><Max_Span>3</Max_Span><Active>true</Active></ConstraintTeacherMaxSpanPerDay>\n"
+        "<ConstraintTeacherMaxRoomChangesPerDay><Weight_Percentage>100</Weight_Percentage><Teacher>T1</Teacher>"
+        "<Max_Room_Changes_Per_Day>1</Max_Room_Changes_Per_Day><Active>true</Active>"
+        "</ConstraintTeacherMaxRoomChangesPerDay>\n"
         "<ConstraintTeachersMaxGapsPerDay><Weight_Percentage>100</Weight_Percentage><Max_Gaps>1</Max_Gaps>"
         "<Active>false</Active></ConstraintTeachersMaxGapsPerDay>\n</Time_Constraints_List>",
     )
@@ -97,11 +98,11 @@ def test_report_lists_unsupported_hard_constraints():
         report = import_report(import_fet(path))
     finally:
         path.unlink()
-    span = report.types["TeacherMaxSpanPerDay"]
-    assert (span.hard, span.unsupported_hard, span.status) == (1, 1, "unsupported")
+    changes = report.types["TeacherMaxRoomChangesPerDay"]
+    assert (changes.hard, changes.unsupported_hard, changes.status) == (1, 1, "unsupported")
     assert report.types["TeachersMaxGapsPerDay"].status == "inactive"
     assert report.types["BasicCompulsoryTime"].status == "imported"
-    assert "may violate" in report.text() and "TeacherMaxSpanPerDay" in report.text()
+    assert "may violate" in report.text() and "TeacherMaxRoomChangesPerDay" in report.text()
 
 
 HOSTILE = {

@@ -710,3 +710,13 @@ def test_generated_schools_agree_with_the_checker(school: School):
     other = [v for v in report.hard if v.type not in ("unplaced", "subject_spread")]
     assert other == [], other
     assert tt.placed + sum(u.periods for u in tt.unplaced) == tt.total
+
+
+def test_a_time_limit_spent_before_any_search_says_so():
+    """When the time is gone before the fallback, no model is built and no search runs over the limit:
+    every block is reported unplaced, and why."""
+    school = busy_school(2)
+    result = solve(school, SolveOptions(time_limit=0.0001))
+    assert result.status == "time limit reached" and not result.placements
+    assert len(result.unplaced) == sum(len(x.blocks) for x in school.lessons)
+    assert all("time limit" in u.reason for u in result.unplaced)
