@@ -64,6 +64,7 @@ class Schedule:
         self.lessons = {x.id: x for x in school.lessons if x.enabled}
         self.placements = [p for p in timetable.placements if p.lesson in self.lessons]
         self.subgroups = {x.id: school.lesson_subgroups(x) for x in self.lessons.values()}
+        self.building = {r.id: r.building for r in school.rooms}
         # (kind, id) -> slot -> placements occupying it; kind is "teacher", "students" or "room".
         self.busy: dict[tuple[str, str], dict[Slot, list[Placement]]] = defaultdict(lambda: defaultdict(list))
         # (kind, id) -> blocks it takes part in, as placements.
@@ -846,11 +847,10 @@ def check_min_resting_periods(s: Schedule, rule: Rule) -> list[Finding]:
 
 def _in_buildings(s: Schedule, who, day: int) -> list[tuple[int, int, str]]:
     """(start, end, building) of each block of the day in a room with a building, in order of start."""
-    building = {r.id: r.building for r in s.school.rooms}
     return sorted(
-        (p.slot[1], p.slot[1] + p.length, building[p.room])
+        (p.slot[1], p.slot[1] + p.length, s.building[p.room])
         for p in s.blocks.get(who, [])
-        if p.slot[0] == day and p.room is not None and building.get(p.room)
+        if p.slot[0] == day and p.room is not None and s.building.get(p.room)
     )
 
 

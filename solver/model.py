@@ -147,6 +147,7 @@ class TimetableModel:
         self.pruned_by: dict[tuple[str, int], list[str]] = defaultdict(list)
         # Soft rule id -> (weight, amount variables); the objective is sum(weight * amount).
         self.penalties: dict[str, tuple[int, list[cp_model.IntVar]]] = {}
+        self.building_of = {r.id: r.building for r in self.school.rooms}
         # Room pools: room -> its pool, pool -> its resource and capacity.
         self.pool_of: dict[str, tuple[str, ...]] = self.find_pools()
         self.pools: dict[tuple[str, ...], Resource] = {
@@ -161,8 +162,7 @@ class TimetableModel:
         self._changes: dict[tuple, list[cp_model.IntVar]] = {}
         self._sums: dict[tuple[int, ...], cp_model.IntVar] = {}
         self._edges: dict[tuple[Resource, str], tuple[dict, dict]] = {}
-        self.building_of = {r.id: r.building for r in self.school.rooms}
-        self._in_building: dict[Resource, list[list[dict[str, list[cp_model.IntVar]]]]] = {}
+        self._building_options: dict[Resource, list[list[dict[str, list[cp_model.IntVar]]]]] = {}
         # Subgroups of one class share most lessons: identical hard constraints are added once.
         self._seen: set[tuple] = set()
         self.soft_minimum_rules = {
@@ -206,7 +206,7 @@ class TimetableModel:
         # Hard unavailable times only remove options: rooms shut at exactly the same times still pool.
         shut: dict[str, set] = defaultdict(set)
         buildings = any(rule.type in self.BUILDINGS_MATTER for rule in self.active_rules())
-        building = {r.id: r.building for r in self.school.rooms} if buildings else {}
+        building = self.building_of if buildings else {}
         for rule in self.active_rules():
             if rule.scope == "all_rooms":
                 return {}
@@ -988,15 +988,20 @@ class TimetableModel:
             else:
                 self.model.add(broken >= sum(lits) + sum(wrong) - 1)
 
-    def rule_max_busy_slots(self, rule: Rule) -> None:
+    def _selected_covering(self, rule: Rule, blocks: list[BlockVars]) -> dict[Slot, list[cp_model.IntVar]]:
+        """Slot of the rule's ``slots`` -> the literals of the blocks' options occupying it."""
         selected = {tuple(s) for s in rule.params.get("slots", [])}
         covering: dict[Slot, list[cp_model.IntVar]] = defaultdict(list)
-        for block in self._rule_blocks(rule):
+        for block in blocks:
             for slot, lits in self._covering(block).items():
                 if slot in selected:
                     covering[slot].extend(lits)
+        return covering
+
+    def rule_max_busy_slots(self, rule: Rule) -> None:
+        covering = self._selected_covering(rule, self._rule_blocks(rule))
         used = []
-        for slot, lits in covering.items():
+        for lits in covering.values():
             # At least as busy as any option on it; the bound keeps it no higher than needed.
             var = self.model.new_bool_var("")
             for v in lits:
@@ -1005,14 +1010,8 @@ class TimetableModel:
         self.limit(rule, cp_model.LinearExpr.sum(used), int(rule.params["max"]), len(used))
 
     def rule_max_simultaneous(self, rule: Rule) -> None:
-        selected = {tuple(s) for s in rule.params.get("slots", [])}
-        covering: dict[Slot, list[cp_model.IntVar]] = defaultdict(list)
         blocks = self._rule_blocks(rule)
-        for block in blocks:
-            for slot, lits in self._covering(block).items():
-                if slot in selected:
-                    covering[slot].extend(lits)
-        for lits in covering.values():
+        for lits in self._selected_covering(rule, blocks).values():
             self.limit(rule, sum(lits), int(rule.params["max"]), len(blocks))
 
     def rule_max_days_between(self, rule: Rule) -> None:
@@ -1307,7 +1306,7 @@ class TimetableModel:
     def building_options(self, res: Resource, day: int) -> list[dict[str, list[cp_model.IntVar]]]:
         """at[p][B]: the options putting the resource in building B at period p of the day (cached per
         resource). Rooms without a building and lessons without a room are left out, as FET does."""
-        week = self._in_building.get(res)
+        week = self._building_options.get(res)
         if week is None:
             building = self.building_of
             week = [[defaultdict(list) for _ in range(self.n_periods)] for _ in range(self.n_days)]
@@ -1317,7 +1316,7 @@ class TimetableModel:
                 if name:
                     for d, q in self.covered(o.slot, b.length):
                         week[d][q][name].append(o.var)
-            self._in_building[res] = week
+            self._building_options[res] = week
         return week[day]
 
     def in_building(self, res: Resource, day: int) -> list[dict[str, cp_model.IntVar]]:
