@@ -41,7 +41,7 @@ from ortools.sat.python import cp_model
 
 from .domain import HARD, Group, Lesson, Placement, Rule, School, Timetable
 from .eject import EjectionSearch, Unsupported, place_on_two_cores
-from .model import BuildOptions, Option, TimetableModel
+from .model import BuildOptions, BuildStopped, Option, TimetableModel, stop_at
 from .rules import STUDENTS, TEACHERS
 
 STRUCTURAL = frozenset({"max_gaps_per_day", "max_gaps_per_week"})
@@ -286,6 +286,7 @@ def place_by_ejection(
     seconds: float,
     cancel: threading.Event | None,
     seed: int = 0,
+    stop: Callable[[], bool] | None = None,
 ) -> dict | None:
     """Every block of ``tm`` placed by the ejection search over ``free_periods_as_lessons``, started again
     with another seed every ``EJECT_RESTART`` moves, on two cores (``place_on_two_cores``), as block ->
@@ -296,7 +297,9 @@ def place_by_ejection(
     if free is None:
         return None
     try:
-        search = EjectionSearch(TimetableModel(free, BuildOptions(require_all=False)), seed, *EJECT_KEMPE)
+        search = EjectionSearch(
+            TimetableModel(free, BuildOptions(require_all=False, stop=stop)), seed, *EJECT_KEMPE
+        )
     except Unsupported:
         return None
     found = place_on_two_cores(search, deadline, EJECT_RESTART, seed, cancel)
@@ -926,6 +929,7 @@ def place_everything(
     for the rest.
     """
     start = time.monotonic()
+    stop = stop_at(start + time_limit, cancel)
     structural = [r for r in hard if r.type in STRUCTURAL]
     compact = compact_early_rules(school, hard)
     brief = min(time_limit * 0.15, FIRST_SEARCH)
@@ -945,7 +949,9 @@ def place_everything(
         # The gap rules are soft here, so the search (with no objective) leaves them alone, and step 2
         # repairs them in this same model; compact days only restate hard rules, so they stay.
         kept = [r for r in relaxed if r not in rules]
-        tm = TimetableModel(dataclasses.replace(school, rules=kept), BuildOptions(require_all=True))
+        tm = TimetableModel(
+            dataclasses.replace(school, rules=kept), BuildOptions(require_all=True, stop=stop)
+        )
         # After compact days found nothing, the quick search without them gets half as long: where it
         # places anything, it is fast (liceo-scientifico, seeds 0-2: 0.7-0.8 s), and German-100_and_0 and
         # Bethlen, where compact days fail, found nothing in 5 s in 4 seeds each.
@@ -963,7 +969,7 @@ def place_everything(
             add_compact_days(tm, rule)
         solver = _run(tm.model, quick, workers, cancel, seed=seed, quick=True) if quick else None
         if direct:
-            chosen = place_by_ejection(tm, hard, compact, min(budget / 2, EJECT_SEARCH), cancel, seed)
+            chosen = place_by_ejection(tm, hard, compact, min(budget / 2, EJECT_SEARCH), cancel, seed, stop)
             if chosen is not None:
                 note(
                     f"without {len(structural)} gap rule(s): placed by pushing others out at "
@@ -986,7 +992,7 @@ def place_everything(
         if rules:
             failed.add("compact")
     light = [r for r in hard if r.type not in STRUCTURAL]
-    tm = TimetableModel(dataclasses.replace(school, rules=light), BuildOptions(require_all=False))
+    tm = TimetableModel(dataclasses.replace(school, rules=light), BuildOptions(require_all=False, stop=stop))
     solver = _run(tm.model, brief, workers, cancel, core=True, seed=seed)
     chosen = _chosen(tm, solver) if solver is not None else {}
     repair = PlacementRepair(tm, workers, seed)
@@ -1032,11 +1038,24 @@ def relax_and_repair(
     def no_time_to_restart() -> bool:
         return deadline - time.monotonic() < RESTART_AFTER or (cancel is not None and cancel.is_set())
 
+    def stopped() -> WarmStart:
+        # A model too large to build in the time left, or a cancel during its build.
+        seconds = time.monotonic() - start
+        why = "cancelled" if cancel is not None and cancel.is_set() else "time limit reached"
+        line = f"{why} while building a model, at {seconds:.1f} s"
+        steps.append(line)
+        if report is not None:
+            report(line, False)
+        return WarmStart(None, seconds, steps, closest and closest[1])
+
     while True:
         # A variant of step 1 that found nothing is not tried again (compact days on liceo-scientifico).
-        found = place_everything(
-            school, hard, deadline - time.monotonic(), workers, cancel, steps, report, attempt, failed
-        )
+        try:
+            found = place_everything(
+                school, hard, deadline - time.monotonic(), workers, cancel, steps, report, attempt, failed
+            )
+        except BuildStopped:
+            return stopped()
         if found is None:
             if no_time_to_restart():
                 return WarmStart(None, time.monotonic() - start, steps, closest and closest[1])
@@ -1054,9 +1073,13 @@ def relax_and_repair(
             second, chosen = first, placed
         else:
             if second is None:
-                second = TimetableModel(
-                    dataclasses.replace(school, rules=gaps_as_soft(hard)), BuildOptions(require_all=True)
-                )
+                try:
+                    second = TimetableModel(
+                        dataclasses.replace(school, rules=gaps_as_soft(hard)),
+                        BuildOptions(require_all=True, stop=stop_at(deadline, cancel)),
+                    )
+                except BuildStopped:
+                    return stopped()
             # Both models have the same blocks and options (rooms and pools do not depend on the gap
             # rules).
             chosen = second.same_options(placed)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib
 import threading
+import time
 from dataclasses import replace
 
 import pytest
@@ -29,7 +30,7 @@ from solver.domain import (
     Teacher,
     Timetable,
 )
-from solver.model import BuildOptions, TimetableModel
+from solver.model import BuildOptions, BuildStopped, TimetableModel
 from solver.relax import add_busy_periods, busy_cells, compact_early_rules, daily_minimums
 from solver.solve import QUICK_TRIES, InvalidSchool, Progress, SolveOptions, _Solver, solve
 
@@ -710,6 +711,68 @@ def test_generated_schools_agree_with_the_checker(school: School):
     other = [v for v in report.hard if v.type not in ("unplaced", "subject_spread")]
     assert other == [], other
     assert tt.placed + sum(u.periods for u in tt.unplaced) == tt.total
+
+
+def test_a_model_build_stops_when_asked():
+    school = busy_school(2)
+    with pytest.raises(BuildStopped):
+        TimetableModel(school, BuildOptions(stop=lambda: True))
+    asked = []
+    TimetableModel(school, BuildOptions(stop=lambda: asked.append(1) and False))
+    assert asked  # asked between steps, and a model built in full when never told to stop
+
+
+def slow_builds(monkeypatch, seconds: float, then=None) -> list[str]:
+    """Every model build takes ``seconds`` more (after ``then()``, when given) before its rules; the
+    list records each build that ran to its end."""
+    built: list[str] = []
+    variables, finish = TimetableModel.add_block_variables, TimetableModel.set_objective
+
+    def slow(self):
+        variables(self)
+        if then is not None:
+            then()
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and not (self.options.stop and self.options.stop()):
+            time.sleep(0.01)
+
+    def done(self):
+        finish(self)
+        built.append("built")
+
+    monkeypatch.setattr(TimetableModel, "add_block_variables", slow)
+    monkeypatch.setattr(TimetableModel, "set_objective", done)
+    return built
+
+
+@pytest.mark.parametrize("gap_rules", [False, True])
+def test_models_too_slow_to_build_in_the_time_limit_end_the_solve_with_nothing_placed(monkeypatch, gap_rules):
+    """A school whose models take longer to build than the time limit (FET's Diff1T: 97 s a model) stops
+    building at the limit, in relax and repair and in the fallback alike, and says why, rather than
+    running over it."""
+    school = busy_school(2)
+    if gap_rules:
+        school = replace(school, rules=[rule("max_gaps_per_week", "all_groups", max=0)])
+    built = slow_builds(monkeypatch, 30)
+    result = solve(school, SolveOptions(time_limit=2, stall_seconds=1))
+    assert built == []
+    assert result.status == "time limit reached" and result.phase == "partial" and not result.placements
+    assert len(result.unplaced) == sum(len(x.blocks) for x in school.lessons)
+    assert all("time limit" in u.reason for u in result.unplaced)
+    if gap_rules:
+        assert any("while building a model" in step for step in result.meta["warm_start"])
+
+
+def test_a_cancel_during_a_model_build_stops_it():
+    school = busy_school(2)
+    cancel = threading.Event()
+    built = []
+    with pytest.MonkeyPatch.context() as m:
+        built = slow_builds(m, 30, then=cancel.set)
+        result = solve(school, SolveOptions(time_limit=60), cancel=cancel)
+    assert built == []
+    assert result.status == "cancelled" and result.phase == "cancelled" and not result.placements
+    assert all("cancelled" in u.reason for u in result.unplaced)
 
 
 def test_a_time_limit_spent_before_any_search_says_so():
