@@ -775,6 +775,22 @@ def test_a_cancel_during_a_model_build_stops_it():
     assert all("cancelled" in u.reason for u in result.unplaced)
 
 
+def test_no_search_is_given_more_than_the_time_left(monkeypatch):
+    school = busy_school(2)
+    engine = _Solver(school, SolveOptions(time_limit=5), None, None)
+    budgets = []
+    parameters = _Solver.parameters
+
+    def spy(self, budget, *args):
+        budgets.append(budget)
+        return parameters(self, budget, *args)
+
+    monkeypatch.setattr(_Solver, "parameters", spy)
+    tm = TimetableModel(school, BuildOptions(soft=False))
+    engine.run(tm, "complete", 60, "find")
+    assert 0 < budgets[0] <= 5
+
+
 def test_a_time_limit_spent_before_any_search_says_so():
     """When the time is gone before the fallback, no model is built and no search runs over the limit:
     every block is reported unplaced, and why."""
