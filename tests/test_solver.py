@@ -547,6 +547,24 @@ def test_triangle_of_clashes_places_two_and_explains_the_third():
     assert len(report.hard) == 1  # the unplaced block, and nothing else
 
 
+def test_the_reasons_for_unplaced_blocks_read_each_hard_rule_once(monkeypatch):
+    """Each unplaced block's reason names the hard rules on its people, and each rule's scope is read
+    once, not once per block (FET's Find-the-gaps: 7.6 s of a 15 s solve, 487 blocks unplaced)."""
+    lessons = [L(f"x{i}", ["T"], [f"C{i}"]) for i in range(6)]
+    rules = [
+        rule("max_gaps_per_day", "teacher", "T", max=0),
+        rule("max_days_per_week", "all_teachers", max=1),
+    ]
+    school = make_school(lessons, days=2, periods=3, rules=rules)
+    tm = TimetableModel(school, BuildOptions(require_all=False, soft=False))
+    calls = []
+    read = TimetableModel.rule_lessons
+    monkeypatch.setattr(TimetableModel, "rule_lessons", lambda self, r: calls.append(r.id) or read(self, r))
+    reasons = importlib.import_module("solver.solve").explain(school, tm, [], tm.blocks)
+    assert len(reasons) == 6 and len(calls) == len(rules)
+    assert all(rules[0].id in text and rules[1].id in text for text in reasons.values()), reasons
+
+
 def test_partial_timetable_when_a_hard_minimum_cannot_be_met():
     """The triangle of clashes below leaves one lesson out, so a class misses its hard minimum of two
     periods a day. The fallback still places two lessons and names the rule it misses."""
