@@ -454,7 +454,7 @@ def _chosen(tm: TimetableModel, solver: cp_model.CpSolver) -> dict[tuple[str, in
     return {b.key: o for b, o in tm.chosen(list(solver.response_proto.solution))}
 
 
-def _timetable(tm: TimetableModel, chosen: dict[tuple[str, int], Option], total: int) -> Timetable:
+def complete_timetable(tm: TimetableModel, chosen: dict[tuple[str, int], Option], total: int) -> Timetable:
     """The complete timetable of a placement, with a room from its pool for every pooled block."""
     pairs = [(tm.block_by_key[key], opt) for key, opt in chosen.items()]
     rooms = tm.assign_rooms(pairs)
@@ -1065,7 +1065,7 @@ def relax_and_repair(
             continue
         first, placed = found
         if not structural:
-            return WarmStart(_timetable(first, placed, total), time.monotonic() - start, steps)
+            return WarmStart(complete_timetable(first, placed, total), time.monotonic() - start, steps)
         if first.options.require_all:
             # Step 1's model holds the gap rules as soft rules already. Building another took 0.7-1.3 s
             # on Oradea; steps 1 and 2, seeds 1-12 interleaved: medians 6.5 s against 8.1 s (seed 0
@@ -1096,9 +1096,9 @@ def relax_and_repair(
         seconds = time.monotonic() - start
         steps.append(f"excess gaps left: {left} after {n} neighbourhood search(es), at {seconds:.1f} s")
         if not left:
-            return WarmStart(_timetable(second, chosen, total), seconds, steps)
+            return WarmStart(complete_timetable(second, chosen, total), seconds, steps)
         if closest is None or left < closest[0]:
-            placements = _timetable(second, chosen, total).placements
+            placements = complete_timetable(second, chosen, total).placements
             closest = (left, {(p.lesson, p.block): (p.slot, p.room) for p in placements})
         if no_time_to_restart():
             return WarmStart(None, seconds, steps, closest[1])

@@ -34,6 +34,7 @@ from dataclasses import dataclass, replace
 
 from ortools.sat.python import cp_model
 
+from .checker import check
 from .domain import HARD, Placement, School, Slot, Timetable, Unplaced
 from .eject import EjectionSearch, Unsupported
 from .io import Problem
@@ -42,6 +43,7 @@ from .relax import (
     QUICK_SEARCH,
     PlacementRepair,
     SoftRepair,
+    complete_timetable,
     has_hard_gap_rules,
     light_presolve,
     quick_search,
@@ -215,6 +217,8 @@ class _Solver:
         self.warm_start: list[str] = []
         """The steps of relax and repair, when it ran (``relax_first``)."""
         self.closest: dict[tuple[str, int], tuple] | None = None
+        self.in_hand: Timetable | None = None
+        """The first complete timetable, kept for when a model's build stops before it is optimised."""
         """Relax and repair's placement with the fewest excess gaps, when it found no timetable."""
         self.last_report = 0.0
         self.may_promote = promote and not options.deterministic and options.hint is None
@@ -358,6 +362,7 @@ class _Solver:
         self.closest = warm.closest
         if warm.timetable is not None:
             self.first_complete = self.elapsed()
+            self.in_hand = warm.timetable
             self.options = replace(self.options, hint=warm.timetable)
 
     def solve(self) -> Timetable:
@@ -409,7 +414,9 @@ class _Solver:
                 if self.first_complete is None:
                     self.first_complete = self.elapsed()
                 self.emit(phase, self.total, message="complete timetable found", force=True)
-                found = {b.key: (o.slot, o.room, o.pool) for b, o in hard.chosen(values)}
+                chosen = {b.key: o for b, o in hard.chosen(values)}
+                found = {key: (o.slot, o.room, o.pool) for key, o in chosen.items()}
+                self.in_hand = self.in_hand or complete_timetable(hard, chosen, self.total)
                 # Free the first model before building the full one: peak memory matters at 2,000 periods.
                 del hard, values
                 full = self.build(require_all=True, balancing=balancing)
@@ -426,7 +433,7 @@ class _Solver:
         """Place as many periods as possible (by the ejection search where it reads the hard rules, else
         by CP-SAT), then the rest by neighbourhood searches; explain what stays unplaced, then optimise
         soft rules."""
-        if self.remaining() <= 0 and not self.closest:
+        if self.remaining() <= 0:
             # Building the models took the whole time limit (FET's Econ-Timisoara: 1,166 activities, half a
             # million options, 20 s a model); another model and a search now would only run over it.
             return self.nothing_placed()
@@ -452,9 +459,13 @@ class _Solver:
         completed = len(chosen) == len(tm.blocks)
         found = {key: (o.slot, o.room, o.pool) for key, o in chosen.items()}
         if completed:
-            full = self.build(require_all=True, balancing=balancing)
+            try:
+                full = self.build(require_all=True, balancing=balancing)
+            except BuildStopped:
+                # No time to build the full model: the partial timetable below, from the model in hand.
+                full = None
             # Every block placed; it is a complete timetable when the minimum rules hold too.
-            if self.evaluate(full, found) is not None:
+            if full is not None and self.evaluate(full, found) is not None:
                 self.first_complete = self.elapsed()
                 self.emit("complete", self.total, message="complete timetable found", force=True)
                 del tm, values
@@ -499,17 +510,41 @@ class _Solver:
         )
 
     def build(self, **options) -> TimetableModel:
-        """A model of the school with these ``BuildOptions``. Until a timetable (or relax and repair's
-        closest placement) is in hand, its build stops with ``BuildStopped`` once the time is up or the
-        solve is cancelled, and the solve returns with nothing placed (``solve``): FET's Diff1T, 5,433
-        activities over 33 days, given 60 s, built models for 269 s and 11 GB before. Once there is one,
-        the build goes on: the timetable in hand needs the model to be scored and returned."""
+        """A model of the school with these ``BuildOptions``. Its build stops with ``BuildStopped`` once
+        the time is up or the solve is cancelled, and the solve returns what it has (``stopped``): FET's
+        Diff1T, 5,433 activities over 33 days, given 60 s, built models for 269 s and 11 GB before; at
+        15 s, lycee-Farabi-old's fallback built two models of 7 s each after its time was up (32 s)."""
         return TimetableModel(self.school, BuildOptions(**options, stop=self.stop_building))
 
     def stop_building(self) -> bool:
-        if self.first_complete is not None or self.closest:
-            return False
         return self.cancelled() or self.remaining() <= 0
+
+    def solve_within(self) -> Timetable:
+        """``solve``, with what there is when a model's build stops (``stopped``)."""
+        try:
+            return self.solve()
+        except BuildStopped:
+            return self.stopped()
+
+    def stopped(self) -> Timetable:
+        """The first complete timetable as it was found, scored by the checker (no model needed), or
+        every block unplaced when there is none."""
+        if self.in_hand is None:
+            return self.nothing_placed()
+        report = check(self.school, self.in_hand)
+        why = "cancelled" if self.cancelled() else TIME_UP
+        status = f"{why} before the soft rules were optimised"
+        self.emit("complete", self.total, float(report.score), message=status, force=True)
+        return replace(
+            self.in_hand,
+            score=report.score,
+            breakdown=report.breakdown,
+            phase="complete",
+            status=status,
+            solve_time=round(self.elapsed(), 3),
+            first_complete_time=self.first_complete,
+            meta={"warm_start": self.warm_start} if self.warm_start else {},
+        )
 
     def ejection(self) -> EjectionSearch | None:
         """The ejection search (``solver.eject``) over the hard rules of the fallback's model (see
@@ -703,7 +738,7 @@ class _Solver:
                 rules=[replace(r, weight=HARD) if r.id in keep else r for r in self.school.rules],
             )
             options = replace(self.options, time_limit=budget, hint=None)
-            found = _Solver(school, options, None, self.cancel, promote=False).solve()
+            found = _Solver(school, options, None, self.cancel, promote=False).solve_within()
             if not found.complete or self.cancelled():
                 break
             broken_by = self.evaluate(tm, {(p.lesson, p.block): (p.slot, p.room) for p in found.placements})
@@ -1129,8 +1164,4 @@ def solve(
     if problems:
         raise InvalidSchool(problems)
     # Times (the first complete timetable, the solve) count from the call: validation is part of it.
-    run = _Solver(school, options or SolveOptions(), progress, cancel, started)
-    try:
-        return run.solve()
-    except BuildStopped:
-        return run.nothing_placed()
+    return _Solver(school, options or SolveOptions(), progress, cancel, started).solve_within()

@@ -740,14 +740,18 @@ def test_a_model_build_stops_when_asked():
     assert asked  # asked between steps, and a model built in full when never told to stop
 
 
-def slow_builds(monkeypatch, seconds: float, then=None) -> list[str]:
-    """Every model build takes ``seconds`` more (after ``then()``, when given) before its rules; the
-    list records each build that ran to its end."""
+def slow_builds(monkeypatch, seconds: float, then=None, after: int = 0) -> list[str]:
+    """Every model build but the first ``after`` takes ``seconds`` more (after ``then()``, when given)
+    before its rules; the list records each build that ran to its end."""
     built: list[str] = []
+    started: list[int] = []
     variables, finish = TimetableModel.add_block_variables, TimetableModel.set_objective
 
     def slow(self):
         variables(self)
+        started.append(1)
+        if len(started) <= after:
+            return
         if then is not None:
             then()
         deadline = time.monotonic() + seconds
@@ -779,6 +783,23 @@ def test_models_too_slow_to_build_in_the_time_limit_end_the_solve_with_nothing_p
     assert all("time limit" in u.reason for u in result.unplaced)
     if gap_rules:
         assert any("while building a model" in step for step in result.meta["warm_start"])
+
+
+@pytest.mark.parametrize("gap_rules", [False, True])
+def test_a_complete_timetable_found_before_a_build_stops_is_returned_as_it_is(monkeypatch, gap_rules):
+    """Found by the quick search (or by relax and repair), the first complete timetable is what the solve
+    returns when the full model then takes longer to build than the time left: scored by the checker,
+    its soft rules not optimised."""
+    school = busy_school(2)
+    if gap_rules:
+        school = replace(school, rules=[*school.rules, rule("max_gaps_per_week", "all_groups", max=2)])
+    built = slow_builds(monkeypatch, 30, after=1)
+    result = solve(school, SolveOptions(time_limit=4, stall_seconds=1))
+    assert len(built) == 1
+    assert result.complete and result.phase == "complete" and result.first_complete_time is not None
+    assert result.status == "time limit reached before the soft rules were optimised"
+    report = check(school, result)
+    assert report.hard == [] and result.score == report.score > 0 and result.breakdown == report.breakdown
 
 
 def test_a_cancel_during_a_model_build_stops_it():
