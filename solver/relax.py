@@ -390,9 +390,14 @@ def _run(
     seed: int = 0,
     quick: bool = False,
     plain: bool = False,
+    deadline: float | None = None,
 ):
-    """CP-SAT's search, stopped by ``cancel``; ``quick`` runs it as ``QUICK_SEARCH`` describes, ``plain``
-    as ``PLAIN_WORKERS`` does."""
+    """CP-SAT's search, stopped by ``cancel``, for ``seconds`` and never past ``deadline``; ``quick`` runs
+    it as ``QUICK_SEARCH`` describes, ``plain`` as ``PLAIN_WORKERS`` does."""
+    if deadline is not None:
+        # Building the model took time out of the step's share (Bethlen_2007_2008 at 15 s: its longer
+        # search started at 12.5 s, past relax and repair's 12 s, and took 3.4 s).
+        seconds = min(seconds, deadline - time.monotonic())
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = max(seconds, 0.1)
     solver.parameters.num_workers = workers
@@ -929,7 +934,8 @@ def place_everything(
     for the rest.
     """
     start = time.monotonic()
-    stop = stop_at(start + time_limit, cancel)
+    end = start + time_limit
+    stop = stop_at(end, cancel)
     structural = [r for r in hard if r.type in STRUCTURAL]
     compact = compact_early_rules(school, hard)
     brief = min(time_limit * 0.15, FIRST_SEARCH)
@@ -967,7 +973,9 @@ def place_everything(
             failed.add("compact")
         for rule in rules:
             add_compact_days(tm, rule)
-        solver = _run(tm.model, quick, workers, cancel, seed=seed, quick=True) if quick else None
+        solver = (
+            _run(tm.model, quick, workers, cancel, seed=seed, quick=True, deadline=end) if quick else None
+        )
         if direct:
             chosen = place_by_ejection(tm, hard, compact, min(budget / 2, EJECT_SEARCH), cancel, seed, stop)
             if chosen is not None:
@@ -981,7 +989,7 @@ def place_everything(
             tm.fill_full_weeks()
             for rule in compact:
                 add_busy_periods(tm, rule, minimums)
-            solver = _run(tm.model, budget - quick, workers, cancel, seed=seed, plain=True)
+            solver = _run(tm.model, budget - quick, workers, cancel, seed=seed, plain=True, deadline=end)
         what = f"without {len(structural)} gap rule(s)" + (", with compact days" if rules else "")
         if solver is not None:
             note(f"{what}: placed at {time.monotonic() - start:.1f} s", True)
@@ -993,7 +1001,7 @@ def place_everything(
             failed.add("compact")
     light = [r for r in hard if r.type not in STRUCTURAL]
     tm = TimetableModel(dataclasses.replace(school, rules=light), BuildOptions(require_all=False, stop=stop))
-    solver = _run(tm.model, brief, workers, cancel, core=True, seed=seed)
+    solver = _run(tm.model, brief, workers, cancel, core=True, seed=seed, deadline=end)
     chosen = _chosen(tm, solver) if solver is not None else {}
     repair = PlacementRepair(tm, workers, seed)
     left = repair.score(chosen)[0][0]
