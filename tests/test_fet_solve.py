@@ -107,8 +107,8 @@ def test_step_one_searches_first_on_two_workers_with_a_light_presolve(tmp_path, 
     runs = []
     run = relax._run
 
-    def recording(model, seconds, workers, cancel, core=False, seed=0, quick=False):
-        solver = run(model, seconds, workers, cancel, core, seed, quick)
+    def recording(model, seconds, workers, cancel, core=False, seed=0, quick=False, **kw):
+        solver = run(model, seconds, workers, cancel, core, seed, quick, **kw)
         if solver is not None:
             runs.append((quick, solver.parameters.num_workers, solver.parameters.max_presolve_iterations))
         return solver

@@ -201,9 +201,9 @@ def test_subgroups_with_compact_days_anyway_go_straight_to_the_longer_placement_
     searches = []
     run = relax._run
 
-    def recording(model, seconds, workers, cancel, core=False, seed=0, quick=False, plain=False):
+    def recording(model, seconds, workers, cancel, core=False, seed=0, quick=False, plain=False, **kw):
         searches.append("quick" if quick else "plain" if plain else "other")
-        return run(model, seconds, workers, cancel, core, seed, quick, plain)
+        return run(model, seconds, workers, cancel, core, seed, quick, plain, **kw)
 
     monkeypatch.setattr(relax, "_run", recording)
     warm = relax.relax_and_repair(school, 20)
