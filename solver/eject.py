@@ -68,11 +68,15 @@ class EjectionSearch:
         """Other starts tried for each block in the way (``KEMPE_TRIES``)."""
         self.kempe_size = kempe_size
         """Blocks at most in one Kempe chain (``KEMPE_SIZE``)."""
+        # Reading the model is part of building the search: it stops where the model's build would
+        # (``BuildStopped``; NehaleSS2017T1a at 15 s: seconds to read 470,000 options, after its time was up).
         blocks = tm.blocks
         self.blocks = blocks
         proto = tm.model.proto
         owner: dict[int, tuple[int, int]] = {}
         for i, b in enumerate(blocks):
+            if i % 64 == 63:
+                tm.check_stop()
             for j, o in enumerate(b.options):
                 owner[o.var.index] = (i, j)
         placed = {b.placed.index for b in blocks if b.placed is not None}
@@ -81,10 +85,14 @@ class EjectionSearch:
         self.capacity: list[int] = []
         banned: set[tuple[int, int]] = set()
         for j, var in enumerate(proto.variables):
+            if j % 65536 == 65535:
+                tm.check_stop()
             if j in owner and list(var.domain) == [0, 0]:
                 banned.add(owner[j])
         links: list[tuple[int, set[int], int, set[int]]] = []
-        for ct in proto.constraints:
+        for n, ct in enumerate(proto.constraints):
+            if n % 4096 == 4095:
+                tm.check_stop()
             if len(ct.enforcement_literal):
                 raise Unsupported("a constraint with an enforcement literal")
             if ct.has_at_most_one() or ct.has_exactly_one():

@@ -553,6 +553,7 @@ class _Solver:
             hard = self.build(
                 require_all=False, balancing=self.fallback_balancing, soft_minimums=True, soft=False
             )
+            hard.check_stop()
             try:
                 self._ejection = EjectionSearch(hard, self.options.seed)
             except Unsupported:

@@ -15,7 +15,7 @@ from solver.checker import check
 from solver.domain import HARD, Lesson, Placement, Rule, Timetable
 from solver.eject import EjectionSearch, Unsupported, place_on_two_cores
 from solver.fet import import_fet
-from solver.model import BuildOptions, TimetableModel
+from solver.model import BuildOptions, BuildStopped, TimetableModel
 from solver.solve import SolveOptions, _Solver
 from tests.test_solver import make_school
 
@@ -203,3 +203,15 @@ def test_when_the_quick_search_fails_the_fallback_places_by_ejection_and_complet
     assert tt.complete and tt.phase == "complete"
     assert any("pushing others out" in p.message for p in lines)
     assert check(school, tt).hard == []
+
+
+def test_reading_a_model_into_the_ejection_search_stops_where_its_build_would():
+    """Reading a large model takes seconds (470,000 options: NehaleSS2017T1a); past the time limit it
+    stops as the model's build does."""
+    lessons = [Lesson(f"x{i}", "S", [f"T{i % 7}"], [f"C{i % 5}"], [1]) for i in range(200)]
+    school = make_school(lessons, days=5, periods=8)
+    late = threading.Event()
+    tm = TimetableModel(school, BuildOptions(require_all=False, soft=False, stop=late.is_set))
+    late.set()
+    with pytest.raises(BuildStopped):
+        EjectionSearch(tm)
