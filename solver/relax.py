@@ -398,6 +398,10 @@ def _run(
         # Building the model took time out of the step's share (Bethlen_2007_2008 at 15 s: its longer
         # search started at 12.5 s, past relax and repair's 12 s, and took 3.4 s).
         seconds = min(seconds, deadline - time.monotonic())
+        if seconds <= 0:
+            # None at all: loading a large model alone takes CP-SAT seconds (Econ-Timisoara: 2.5 s for a
+            # search of 0.1 s).
+            return None
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = max(seconds, 0.1)
     solver.parameters.num_workers = workers
