@@ -193,25 +193,34 @@ class TimetableModel:
             prune = getattr(self, f"prune_{rule.type}", None)
             if prune is not None and self.weight(rule) >= HARD:
                 prune(rule)
-        self.add_block_variables()
-        self.check_stop()
-        self.add_placement()
-        self.add_clashes()
-        self.check_stop()
-        self.add_days_apart()
-        for rule in self.active_rules():
-            if self.options.soft or self.weight(rule) >= HARD:
-                self.check_stop()
-                getattr(self, f"rule_{rule.type}")(rule)
+        self._building = True
+        try:
+            self.add_block_variables()
+            self.check_stop()
+            self.add_placement()
+            self.add_clashes()
+            self.check_stop()
+            self.add_days_apart()
+            for rule in self.active_rules():
+                if self.options.soft or self.weight(rule) >= HARD:
+                    self.check_stop()
+                    getattr(self, f"rule_{rule.type}")(rule)
+        finally:
+            self._building = False
         self.set_objective()
         return self.model
 
     def check_stop(self) -> None:
-        """Raise ``BuildStopped`` when ``BuildOptions.stop`` says so. Asked also per person and day by
-        the primitives, since one rule over every subgroup can take seconds (Econ-Timisoara: 4.3 s for
-        its min gaps between building changes)."""
+        """Raise ``BuildStopped`` when ``BuildOptions.stop`` says so."""
         if self.options.stop is not None and self.options.stop():
             raise BuildStopped(f"the model of {len(self.lessons)} lessons was stopped before it was complete")
+
+    def check_stop_building(self) -> None:
+        """``check_stop`` during ``build`` only: the primitives ask it per person and day, since one rule
+        over every subgroup can take seconds (Econ-Timisoara: 4.3 s for its min gaps between building
+        changes); called later, by the repair searches on a built model, they never stop."""
+        if self._building:
+            self.check_stop()
 
     def active_rules(self) -> list[Rule]:
         return [r for r in self.school.rules if r.enabled]
@@ -563,7 +572,7 @@ class TimetableModel:
         return self._busy[key]
 
     def periods_on_day(self, res: Resource, day: int) -> cp_model.LinearExprT:
-        self.check_stop()
+        self.check_stop_building()
         pairs = [(o.var, b.length) for b, o in self.uses.get(res, []) if o.slot[0] == day]
         return cp_model.LinearExpr.weighted_sum([v for v, _ in pairs], [n for _, n in pairs])
 
@@ -572,7 +581,7 @@ class TimetableModel:
 
     def day_busy(self, res: Resource, day: int) -> cp_model.IntVar:
         """Boolean: the resource has at least one block on the day."""
-        self.check_stop()
+        self.check_stop_building()
         key = (res, day)
         if key not in self._day_busy:
             starts = [o.var for _, o in self.uses.get(res, []) if o.slot[0] == day]
@@ -596,7 +605,7 @@ class TimetableModel:
         periods inside the span minus the busy ones, with the span from prefix/suffix "has started" and
         "has not ended" flags, all exact so the count is right in every solution, not only optimal ones.
         """
-        self.check_stop()
+        self.check_stop_building()
         key = (res, day)
         if key in self._gaps:
             return self._gaps[key]
@@ -1374,7 +1383,7 @@ class TimetableModel:
         """One literal per possible building change of the resource on the day (cached by the day's
         literals): between one period with a room in a building and the next such period, the building
         differs."""
-        self.check_stop()
+        self.check_stop_building()
         at = self.in_building(res, day)
         key = tuple((q, name, v.index) for q, cell in enumerate(at) for name, v in sorted(cell.items()))
         if key in self._changes:
@@ -1428,7 +1437,7 @@ class TimetableModel:
         need, hard = int(rule.params["min"]), self.weight(rule) >= HARD
         for res in self.targets(rule):
             for d in range(self.n_days):
-                self.check_stop()
+                self.check_stop_building()
                 # Over the options themselves: the ejection search reads such constraints as clashes
                 # (stjosephemhss1, three runs: complete at 1.1-1.2 s, against 6-8 s or none in 25 s over building
                 # literals).

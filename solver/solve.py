@@ -217,9 +217,9 @@ class _Solver:
         self.warm_start: list[str] = []
         """The steps of relax and repair, when it ran (``relax_first``)."""
         self.closest: dict[tuple[str, int], tuple] | None = None
+        """Relax and repair's placement with the fewest excess gaps, when it found no timetable."""
         self.in_hand: Timetable | None = None
         """The first complete timetable, kept for when a model's build stops before it is optimised."""
-        """Relax and repair's placement with the fewest excess gaps, when it found no timetable."""
         self.last_report = 0.0
         self.may_promote = promote and not options.deterministic and options.hint is None
         """Whether broken soft rules may still be tried as hard ones (``keep_broken_rules``); not on a

@@ -57,6 +57,10 @@ def time_slots(slots):
     return _times("Preferred_Time_Slots", slots, "Preferred_Time_Slot", "Preferred_Day", "Preferred_Hour")
 
 
+def selected(slots):
+    return _times("Selected_Time_Slots", slots, "Selected_Time_Slot", "Selected_Day", "Selected_Hour")
+
+
 def acts(*ids: str) -> str:
     return f"<Number_of_Activities>{len(ids)}</Number_of_Activities>" + "".join(
         f"<Activity_Id>{i}</Activity_Id>" for i in ids
@@ -513,13 +517,7 @@ CASES += [
         "ActivitiesMaxSimultaneousInSelectedTimeSlots",
         100,
         acts("4", "5")
-        + _times(
-            "Selected_Time_Slots",
-            [("Mon", "h2"), ("Mon", "h3")],
-            "Selected_Time_Slot",
-            "Selected_Day",
-            "Selected_Hour",
-        )
+        + selected([("Mon", "h2"), ("Mon", "h3")])
         + "<Max_Number_of_Simultaneous_Activities>1</Max_Number_of_Simultaneous_Activities>",
         {"5": ("Mon", "h3")},
         {},
@@ -603,13 +601,7 @@ CASES += [
         "ActivitiesOccupyMaxTimeSlotsFromSelection",
         100,
         acts("4", "5")
-        + _times(
-            "Selected_Time_Slots",
-            [("Mon", "h2"), ("Mon", "h3")],
-            "Selected_Time_Slot",
-            "Selected_Day",
-            "Selected_Hour",
-        )
+        + selected([("Mon", "h2"), ("Mon", "h3")])
         + "<Max_Number_of_Occupied_Time_Slots>1</Max_Number_of_Occupied_Time_Slots>",
         {},
         {"5": ("Mon", "h3")},
