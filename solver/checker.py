@@ -65,6 +65,8 @@ class Schedule:
         self.placements = [p for p in timetable.placements if p.lesson in self.lessons]
         self.subgroups = {x.id: school.lesson_subgroups(x) for x in self.lessons.values()}
         self.building = {r.id: r.building for r in school.rooms}
+        # Combined rooms -> their sets of real rooms; such a room never clashes itself.
+        self.combined = {r.id: r.real_rooms for r in school.rooms if r.real_rooms}
         # (kind, id) -> slot -> placements occupying it; kind is "teacher", "students" or "room".
         self.busy: dict[tuple[str, str], dict[Slot, list[Placement]]] = defaultdict(lambda: defaultdict(list))
         # (kind, id) -> blocks it takes part in, as placements.
@@ -76,6 +78,7 @@ class Schedule:
             ]
             if p.room is not None:
                 people.append(("room", p.room))
+            people.extend(("room", r) for r in dict.fromkeys(p.real_rooms))
             for who in people:
                 self.blocks[who].append(p)
                 for cell in self.cells(p):
@@ -271,7 +274,7 @@ def check_break(s: Schedule, timetable: Timetable) -> list[Finding]:
 def _clashes(s: Schedule, kind: str) -> list[Finding]:
     out = []
     for who, slots in s.busy.items():
-        if who[0] != kind:
+        if who[0] != kind or (kind == "room" and who[1] in s.combined):
             continue
         for slot, items in sorted(slots.items()):
             if len(items) > 1:
@@ -310,6 +313,33 @@ def check_room_not_allowed(s: Schedule, timetable: Timetable) -> list[Finding]:
             out.append((1, f"{_block_name(p)} is in room {p.room}, not one of {', '.join(rooms)}"))
         elif p.room is not None and not s.school.has("room", p.room):
             out.append((1, f"{_block_name(p)} is in room {p.room}, which does not exist"))
+    return out
+
+
+@builtin("real_rooms")
+def check_real_rooms(s: Schedule, timetable: Timetable) -> list[Finding]:
+    """A block in a combined room takes one real room from each of its sets, in their order, all
+    different; a block in any other room takes none. (Clashes and shut times of the real rooms are
+    checked with every room's.)"""
+    out = []
+    for p in s.placements:
+        sets = s.combined.get(p.room or "")
+        if sets is None:
+            if p.real_rooms:
+                out.append(
+                    (1, f"{_block_name(p)} is in room {p.room or '(none)'}, which has no real rooms to take")
+                )
+            continue
+        wrong = len(p.real_rooms) != len(sets) or any(r not in names for r, names in zip(p.real_rooms, sets))
+        if wrong or len(set(p.real_rooms)) < len(p.real_rooms):
+            wanted = "; ".join(" or ".join(names) for names in sets)
+            got = ", ".join(p.real_rooms) or "none"
+            out.append(
+                (
+                    1,
+                    f"{_block_name(p)} in {p.room} takes real rooms {got}; it needs a different one from each of: {wanted}",
+                )
+            )
     return out
 
 

@@ -68,10 +68,16 @@ class Teacher:
 
 @dataclass
 class Room:
+    """A room. A room with ``real_rooms`` is a combined room (FET's virtual room): sets of real rooms, and a
+    block placed in it takes one real room from each set, all different, for its whole length (a sports
+    lesson in "both halls", or "the big hall or two small ones"). The combined room itself never clashes;
+    its real rooms do."""
+
     id: str
     name: str = ""
     capacity: int | None = None
     building: str = ""
+    real_rooms: list[list[str]] = field(default_factory=list)
 
     def __post_init__(self):
         self.name = self.name or self.id
@@ -269,13 +275,15 @@ class School:
 
 @dataclass
 class Placement:
-    """Block ``block`` of ``lesson`` runs ``length`` periods from ``slot``, in ``room`` if any."""
+    """Block ``block`` of ``lesson`` runs ``length`` periods from ``slot``, in ``room`` if any. In a combined
+    room, ``real_rooms`` are the real rooms it takes, one from each of the room's sets, in their order."""
 
     lesson: str
     block: int
     slot: Slot
     length: int
     room: str | None = None
+    real_rooms: list[str] = field(default_factory=list)
 
 
 @dataclass

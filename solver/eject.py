@@ -145,8 +145,8 @@ class EjectionSearch:
         for b in blocks:
             by_room: dict[tuple, dict[tuple[int, int], int]] = defaultdict(dict)
             for k, o in enumerate(b.options):
-                by_room[(o.room, o.pool)].setdefault(o.slot, k)
-            self.twin.append([by_room[(o.room, o.pool)] for o in b.options])
+                by_room[(o.room, o.pool, o.real_rooms)].setdefault(o.slot, k)
+            self.twin.append([by_room[(o.room, o.pool, o.real_rooms)] for o in b.options])
         self.starts = [list(dict.fromkeys(slots)) for slots in self.slots]
         """The distinct starts of each block's options, in their order (for Kempe chains)."""
         self._reset()

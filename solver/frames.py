@@ -132,7 +132,7 @@ def teaching_load(school: School) -> dict[tuple[str, str], int]:
 
 TIMETABLE_COLUMNS = [
     "day", "period", "day_index", "period_index", "lesson", "block", "subject", "subject_name",
-    "teachers", "teacher_names", "groups", "room",
+    "teachers", "teacher_names", "groups", "room", "real_rooms",
 ]  # fmt: skip
 
 
@@ -166,6 +166,7 @@ def timetable_frame(school: School, timetable: Timetable) -> pd.DataFrame:
                     "teacher_names": _ids(teacher_names.get(t, t) for t in lesson.teachers),
                     "groups": _ids(lesson.groups),
                     "room": p.room,
+                    "real_rooms": _ids(p.real_rooms),
                 }
             )
     frame = pd.DataFrame(rows, columns=TIMETABLE_COLUMNS)
@@ -183,6 +184,7 @@ def occupancy_frame(school: School, timetable: Timetable) -> pd.DataFrame:
         who += [("subgroup", s) for s in sorted(school.lesson_subgroups(lesson))]
         if p.room is not None:
             who.append(("room", p.room))
+        who += [("room", r) for r in dict.fromkeys(p.real_rooms)]
         for k in range(p.length):
             for kind, id in who:
                 rows.append(

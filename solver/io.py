@@ -203,7 +203,12 @@ def school_from_dict(data: Any, source: str = "") -> School:
     rooms = items(
         "rooms",
         named[0],
-        {**named[1], "capacity": ("int?", None), "building": ("str", "")},
+        {
+            **named[1],
+            "capacity": ("int?", None),
+            "building": ("str", ""),
+            "real_rooms": ("list:list:str", []),
+        },
         lambda f, w: Room(**f),
     )
     classes = items("classes", named[0], {**named[1], "size": ("int?", None)}, lambda f, w: StudentClass(**f))
@@ -354,6 +359,12 @@ def school_to_dict(school: School) -> dict:
             out["tags"] = list(x.tags)
         return out
 
+    def room(x: Room) -> dict:
+        out = {**named(x), "capacity": x.capacity, "building": x.building}
+        if x.real_rooms:
+            out["real_rooms"] = [list(s) for s in x.real_rooms]
+        return out
+
     def group(x: Group) -> dict:
         out = {"id": x.id, "name": x.name, "class": x.class_id, "division": x.division}
         if x.subgroups is not None:
@@ -372,7 +383,7 @@ def school_to_dict(school: School) -> dict:
         "teachers": [named(x) for x in school.teachers],
         "classes": [{**named(x), "size": x.size} for x in school.classes],
         "groups": [group(x) for x in school.groups],
-        "rooms": [{**named(x), "capacity": x.capacity, "building": x.building} for x in school.rooms],
+        "rooms": [room(x) for x in school.rooms],
         "lessons": [lesson(x) for x in school.lessons],
         "rules": [rule(x) for x in school.rules],
         "meta": school.meta,
@@ -405,6 +416,7 @@ def timetable_to_dict(timetable: Timetable, school: School) -> dict:
                 "period": slots.write(p.slot)[1],
                 "length": p.length,
                 "room": p.room,
+                **({"real_rooms": list(p.real_rooms)} if p.real_rooms else {}),
             }
             for p in timetable.placements
         ],
@@ -442,7 +454,12 @@ def timetable_from_dict(data: Any, school: School, source: str = "") -> Timetabl
             raw,
             where,
             {"lesson": "str", "day": "str", "period": "str"},
-            {"block": ("int", 0), "length": ("int", None), "room": ("str?", None)},
+            {
+                "block": ("int", 0),
+                "length": ("int", None),
+                "room": ("str?", None),
+                "real_rooms": ("list:str", []),
+            },
         )
         if f is None or None in (f.get("lesson"), f.get("day"), f.get("period")):
             continue
@@ -460,7 +477,8 @@ def timetable_from_dict(data: Any, school: School, source: str = "") -> Timetabl
             continue
         length = f["length"] if f["length"] is not None else lesson.blocks[f["block"]]
         if slot is not None:
-            placements.append(Placement(f["lesson"], f["block"], slot, length, f["room"]))
+            real = [x for x in f["real_rooms"] if x is not None]
+            placements.append(Placement(f["lesson"], f["block"], slot, length, f["room"], real))
     unplaced = []
     for i, raw in enumerate(top.get("unplaced") or []):
         f = r.obj(

@@ -35,12 +35,21 @@ from dataclasses import dataclass, field
 from ortools.sat.python import cp_model
 from ortools.util.python.sorted_interval_list import Domain
 
-from .domain import HARD, Lesson, Rule, School, Slot
+from .domain import HARD, Lesson, Placement, Rule, School, Slot
 
 Resource = tuple[str, str]
 """``("teacher", id)``, ``("students", subgroup)``, ``("room", id)`` or ``("pool", "LAB1+LAB2")``."""
 
 RELAXED_SPREAD_WEIGHT = 10
+
+EXPAND_COMBINED = 64
+"""Ways at most to take a combined room's real rooms for its options to be expanded
+(``BuildOptions.expand_combined``); beyond, the option keeps a literal per real room. FET's German
+test-virtual-rooms-2 has 11 (one of three halls, and one of four rooms with the first hall); its
+test-virtual-rooms-1 has up to 5 sets of the same 34 rooms."""
+
+REAL_ROOM_SECONDS = 10.0
+"""Time limit of the search giving blocks in combined rooms their real rooms (``give_real_rooms``)."""
 """Weight given to hard subject-spread rules when strict balancing is relaxed to reach full placement."""
 
 
@@ -55,6 +64,9 @@ class Option:
     room: str | None
     var: cp_model.IntVar
     pool: tuple[str, ...] | None = None
+    real_rooms: tuple[str, ...] = ()
+    """The real rooms it takes, in a combined room whose options are expanded
+    (``BuildOptions.expand_combined``)."""
 
 
 @dataclass
@@ -92,6 +104,10 @@ class BuildOptions:
     """Hard minimum rules (``MINIMUM_RULES``) become soft rules just below hard. For incomplete timetables
     (the fallback): a timetable with lessons left out often cannot reach the minimums, and keeping them
     hard left CP-SAT with no timetable at all on FET's Gymnasio and liceo-scientifico (0 periods placed)."""
+    expand_combined: bool = False
+    """A block in a combined room gets one option per way to take its real rooms (``room_combinations``),
+    each taking those rooms as a room option takes its room, instead of one option with a literal per
+    real room (``add_real_rooms``). For the ejection search, which reads only option literals."""
     stop: Callable[[], bool] | None = field(default=None, compare=False, repr=False)
     """Asked between the steps of the build (every rule, every few dozen lessons): True stops it with
     ``BuildStopped``, for a time limit reached or a solve cancelled. FET's Diff1T (5,433 activities over
@@ -165,12 +181,18 @@ class TimetableModel:
         # Soft rule id -> (weight, amount variables); the objective is sum(weight * amount).
         self.penalties: dict[str, tuple[int, list[cp_model.IntVar]]] = {}
         self.building_of = {r.id: r.building for r in self.school.rooms}
+        # Combined rooms -> their sets of real rooms (``add_real_rooms``).
+        self.combined: dict[str, list[list[str]]] = {
+            r.id: r.real_rooms for r in self.school.rooms if r.real_rooms
+        }
         # Room pools: room -> its pool, pool -> its resource and capacity.
         self.pool_of: dict[str, tuple[str, ...]] = self.find_pools()
         self.pools: dict[tuple[str, ...], Resource] = {
             pool: ("pool", "+".join(pool)) for pool in set(self.pool_of.values())
         }
         self.capacity: dict[Resource, int] = {res: len(pool) for pool, res in self.pools.items()}
+        # A combined room never clashes itself (its real rooms do); its own times still count.
+        self.capacity.update({("room", r): len(self.school.lessons) + 1 for r in self.combined})
         self._busy: dict[tuple[Resource, Slot], cp_model.IntVar] = {}
         self._cells: dict[tuple[Slot, int], tuple[Slot, ...]] = {}
         self._by_day: dict[tuple[str, int], list[list[cp_model.IntVar]]] = {}
@@ -259,6 +281,10 @@ class TimetableModel:
             named.update(rule.params.get("rooms", []))
         for lesson in self.lessons:
             named.update(p.room for p in lesson.pinned if p.room)
+        # Combined rooms and their real rooms each keep their own literals.
+        for room, sets in self.combined.items():
+            named.add(room)
+            named.update(r for names in sets for r in names)
         # Rooms listed by exactly the same lessons are interchangeable.
         lessons_of: dict[str, set[str]] = defaultdict(set)
         for lesson in self.lessons:
@@ -334,6 +360,9 @@ class TimetableModel:
                 if room is not None or pool is not None
             }
             room_res = {(room, pool): self.room_of(room, pool) for room, pool in choices}
+            combinations = {
+                room: self.room_combinations(room) for room, _ in choices if room in self.combined
+            }
             self.lesson_blocks[lesson.id] = []
             for k, length in enumerate(lesson.blocks):
                 block = BlockVars(lesson, k, length)
@@ -364,14 +393,22 @@ class TimetableModel:
                         shut = room_shut.get((room, pool))
                         if shut and not shut.isdisjoint(cells):
                             continue
-                        # Unnamed: names of 10^5 option literals cost build time and memory.
-                        opt = Option(slot, room, new_literal(""), pool)
-                        block.options.append(opt)
-                        for c in cells:
-                            at_cell[c].append(opt.var)
-                        where = room_res[(room, pool)]
-                        if where is not None:
-                            in_rooms.append((where, opt, cells))
+                        for real in combinations.get(room) or [()]:
+                            if real and any(
+                                not self.forbidden.get(("room", r), set()).isdisjoint(cells) for r in real
+                            ):
+                                continue
+                            # Unnamed: names of 10^5 option literals cost build time and memory.
+                            opt = Option(slot, room, new_literal(""), pool, real)
+                            block.options.append(opt)
+                            for c in cells:
+                                at_cell[c].append(opt.var)
+                            where = room_res[(room, pool)]
+                            if where is not None:
+                                in_rooms.append((where, opt, cells))
+                            in_rooms.extend((("room", r), opt, cells) for r in real)
+                            if room in self.combined and not real:
+                                self.add_real_rooms(opt, cells, self.combined[room])
                 uses = [(block, opt) for opt in block.options]
                 cell_literals = list(at_cell.items())
                 for res in people:
@@ -389,6 +426,37 @@ class TimetableModel:
                 self.blocks.append(block)
                 self.block_by_key[block.key] = block
                 self.lesson_blocks[lesson.id].append(block)
+
+    def room_combinations(self, room: str) -> list[tuple[str, ...]] | None:
+        """The ways a block in combined room ``room`` can take its real rooms, one of each set, all
+        different, each set of rooms once; None unless the model expands them
+        (``BuildOptions.expand_combined``) and there are at most ``EXPAND_COMBINED``."""
+        if not self.options.expand_combined:
+            return None
+        ways: dict[frozenset, tuple[str, ...]] = {}
+        for real in itertools.product(*self.combined[room]):
+            if len(set(real)) == len(real):
+                ways.setdefault(frozenset(real), real)
+                if len(ways) > EXPAND_COMBINED:
+                    return None
+        return list(ways.values())
+
+    def add_real_rooms(self, opt: Option, cells: tuple[Slot, ...], sets: list[list[str]]) -> None:
+        """An option in a combined room takes one real room of each set: one literal per real room of a
+        set, exactly one of them true when the option is, each in its real room's clash constraints. Two
+        sets never give one room: both its literals are in that room's clash constraint."""
+        for names in sets:
+            literals = []
+            for r in dict.fromkeys(names):
+                shut = self.forbidden.get(("room", r))
+                if shut and not shut.isdisjoint(cells):
+                    continue
+                literal = self.model.new_bool_var("")
+                literals.append(literal)
+                occupied = self.occupancy[("room", r)]
+                for c in cells:
+                    occupied[c].append(literal)
+            self.model.add(sum(literals) == opt.var)
 
     def room_resource(self, opt: Option) -> Resource | None:
         return self.room_of(opt.room, opt.pool)
@@ -1487,6 +1555,54 @@ class TimetableModel:
                 free_from[room] = end
                 rooms[block.key] = room
         return rooms
+
+    def placements(self, chosen: list[tuple[BlockVars, Option]]) -> list[Placement]:
+        """The placements of chosen options, each with its room (``assign_rooms``) and, in a combined
+        room, its real rooms (``give_real_rooms``)."""
+        rooms = self.assign_rooms(chosen)
+        out = [Placement(b.lesson.id, b.index, o.slot, b.length, rooms[b.key]) for b, o in chosen]
+        self.give_real_rooms(out)
+        return out
+
+    def give_real_rooms(self, placements: list[Placement]) -> None:
+        """Real rooms for every block in a combined room: one from each set, all different, none taken by
+        another block at the time nor shut then. A small search of its own, since the searches that
+        found the placement only keep each block's option; the model's real-room literals ensure one
+        exists. Blocks left without are reported by the checker."""
+        inside = [p for p in placements if p.room in self.combined]
+        if not inside:
+            return
+        taken: dict[str, set[Slot]] = defaultdict(set)
+        for p in placements:
+            if p.room is not None and p.room not in self.combined:
+                taken[p.room].update(self.covered(p.slot, p.length))
+        model = cp_model.CpModel()
+        at: dict[tuple[str, Slot], list[cp_model.IntVar]] = defaultdict(list)
+        picks = []
+        for p in inside:
+            cells = self.covered(p.slot, p.length)
+            sets = []
+            for names in self.combined[p.room]:
+                free = []
+                for r in dict.fromkeys(names):
+                    shut = self.forbidden.get(("room", r), set()) | taken.get(r, set())
+                    if shut.isdisjoint(cells):
+                        literal = model.new_bool_var("")
+                        free.append((r, literal))
+                        for c in cells:
+                            at[(r, c)].append(literal)
+                model.add_exactly_one([literal for _, literal in free])
+                sets.append(free)
+            picks.append((p, sets))
+        for literals in at.values():
+            if len(literals) > 1:
+                model.add_at_most_one(literals)
+        solver = cp_model.CpSolver()
+        solver.parameters.num_workers = 8
+        solver.parameters.max_time_in_seconds = REAL_ROOM_SECONDS
+        if solver.solve(model) in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            for p, sets in picks:
+                p.real_rooms = [next(r for r, literal in free if solver.value(literal)) for free in sets]
 
     def chosen(self, values: list[int]) -> list[tuple[BlockVars, Option]]:
         """The option taken by every placed block in a solution (``values`` indexed by variable)."""

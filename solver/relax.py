@@ -39,7 +39,7 @@ from collections.abc import Callable
 
 from ortools.sat.python import cp_model
 
-from .domain import HARD, Group, Lesson, Placement, Rule, School, Timetable
+from .domain import HARD, Group, Lesson, Rule, School, Timetable
 from .eject import EjectionSearch, Unsupported, place_on_two_cores
 from .model import BuildOptions, BuildStopped, Option, TimetableModel, stop_at
 from .rules import STUDENTS, TEACHERS
@@ -298,7 +298,9 @@ def place_by_ejection(
         return None
     try:
         search = EjectionSearch(
-            TimetableModel(free, BuildOptions(require_all=False, stop=stop)), seed, *EJECT_KEMPE
+            TimetableModel(free, BuildOptions(require_all=False, expand_combined=True, stop=stop)),
+            seed,
+            *EJECT_KEMPE,
         )
     except Unsupported:
         return None
@@ -466,9 +468,7 @@ def _chosen(tm: TimetableModel, solver: cp_model.CpSolver) -> dict[tuple[str, in
 def complete_timetable(tm: TimetableModel, chosen: dict[tuple[str, int], Option], total: int) -> Timetable:
     """The complete timetable of a placement, with a room from its pool for every pooled block."""
     pairs = [(tm.block_by_key[key], opt) for key, opt in chosen.items()]
-    rooms = tm.assign_rooms(pairs)
-    placements = [Placement(b.lesson.id, b.index, o.slot, b.length, rooms[b.key]) for b, o in pairs]
-    return Timetable(placements=placements, placed=total, total=total, status="warm start")
+    return Timetable(placements=tm.placements(pairs), placed=total, total=total, status="warm start")
 
 
 def day_gaps(tm: TimetableModel, rules: list, chosen: dict[tuple[str, int], Option]) -> dict:

@@ -551,7 +551,11 @@ class _Solver:
         ``fallback``), built once; None where it does not read them all, or in deterministic mode."""
         if self._ejection is None and not self.options.deterministic:
             hard = self.build(
-                require_all=False, balancing=self.fallback_balancing, soft_minimums=True, soft=False
+                require_all=False,
+                balancing=self.fallback_balancing,
+                soft_minimums=True,
+                soft=False,
+                expand_combined=True,
             )
             hard.check_stop()
             try:
@@ -850,8 +854,7 @@ class _Solver:
         chosen = tm.chosen(values) if values is not None else []
         taken = {b.key for b, _ in chosen}
         unplaced_blocks = [b for b in tm.blocks if b.key not in taken]
-        rooms = tm.assign_rooms(chosen)
-        placements = [Placement(b.lesson.id, b.index, o.slot, b.length, rooms[b.key]) for b, o in chosen]
+        placements = tm.placements(chosen)
         breakdown = rule_costs(tm, values) if values is not None else {}
         if values is None:
             phase = "cancelled" if self.cancelled() else "partial"
@@ -1064,6 +1067,8 @@ def explain(
         cells = tm.covered(p.slot, p.length)
         for res in tm.resources_of(lesson) + ([("room", p.room)] if p.room else []):
             busy.setdefault(res, set()).update(cells)
+        for r in p.real_rooms:
+            busy.setdefault(("room", r), set()).update(cells)
         pool = tm.pools.get(tm.pool_of.get(p.room or "", ()))
         pool_use.update((pool, c) for c in cells if pool)
     for (pool, cell), n in pool_use.items():
@@ -1094,6 +1099,7 @@ def explain(
         for opt in block.options:
             cells = tm.covered(opt.slot, block.length)
             hit = [res for res in people + _rooms_of(tm, opt) if busy.get(res, set()) & set(cells)]
+            hit += _real_rooms_taken(tm, opt, cells, busy)
             blockers.update(set(hit))
             free += not hit
         n = len(block.options)
@@ -1119,6 +1125,18 @@ def explain(
 def _rooms_of(tm: TimetableModel, opt: Option) -> list[tuple[str, str]]:
     res = tm.room_resource(opt)
     return [res] if res else []
+
+
+def _real_rooms_taken(tm: TimetableModel, opt: Option, cells: tuple, busy: dict) -> list[tuple[str, str]]:
+    """For an option in a combined room, each set of real rooms that are all taken or shut at ``cells``
+    (as a room named "R1 or R2")."""
+    out = []
+    for names in tm.combined.get(opt.room or "", []):
+        if all(
+            (busy.get(("room", r), set()) | tm.forbidden.get(("room", r), set())) & set(cells) for r in names
+        ):
+            out.append(("room", " or ".join(names)))
+    return out
 
 
 def _no_time(school: School, tm: TimetableModel, block: BlockVars) -> str:

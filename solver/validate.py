@@ -45,6 +45,7 @@ def validate(school: School) -> list[Problem]:
     v.ids()
     v.calendar()
     v.groups()
+    v.rooms()
     for lesson in school.lessons:
         v.lesson(lesson)
     for rule in school.rules:
@@ -124,6 +125,31 @@ class _Validator:
                 f"'{id}' is both a class and a group, so lessons naming it are ambiguous",
                 "rename the group, e.g. with the class as a prefix",
             )
+
+    def rooms(self) -> None:
+        """A combined room's sets name real rooms, none empty, and can give each block different rooms."""
+        combined = {r.id for r in self.school.rooms if r.real_rooms}
+        for room in self.school.rooms:
+            where = f"room {room.id}.real_rooms"
+            for k, names in enumerate(room.real_rooms):
+                if not names:
+                    self.fail(where, f"set {k + 1} has no room", "put at least one real room in every set")
+                for r in names:
+                    if r not in self.ids_of["room"]:
+                        self.fail(where, f"unknown room '{r}' in set {k + 1}", self.known("room"))
+                    elif r in combined:
+                        self.fail(
+                            where,
+                            f"'{r}' in set {k + 1} is itself a combined room",
+                            "list its real rooms instead",
+                        )
+            if room.real_rooms and len(set().union(*room.real_rooms)) < len(room.real_rooms):
+                self.fail(
+                    where,
+                    f"{len(room.real_rooms)} sets share fewer different rooms, so no lesson can take a "
+                    "different room from each",
+                    "add rooms to the sets, or remove a set",
+                )
 
     def calendar(self) -> None:
         cal = self.school.calendar
@@ -477,7 +503,8 @@ class _Validator:
                 demand["teacher", t] += x.periods
             for s in self.school.lesson_subgroups(x):
                 demand["students", s] += x.periods
-            if x.rooms:
+            # A combined room takes several real rooms and never clashes itself: not counted here.
+            if x.rooms and not any(self.school.room(r).real_rooms for r in x.rooms):
                 room_sets[frozenset(x.rooms)] += x.periods
         for who, need in demand.items():
             have = available.get(who, 0)

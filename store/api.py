@@ -121,6 +121,9 @@ def outgoing(kind: str, doc: dict) -> list[tuple[str, tuple[str, ...], str]]:
         for j, pin in enumerate(doc.get("pinned", [])):
             if pin.get("room"):
                 refs.append((f"pinned[{j}].room", ("rooms",), pin["room"]))
+    elif kind == "rooms":
+        for k, names in enumerate(doc.get("real_rooms") or []):
+            refs += [(f"real_rooms[{k}]", ("rooms",), x) for x in names if isinstance(x, str)]
     elif kind == "rules":
         kinds = SCOPE_TARGETS.get(doc["scope"])
         target = doc.get("target")
@@ -777,13 +780,13 @@ class Store:
         )
 
     def _dependents(self, school_id: str) -> dict[str, dict[str, dict]]:
-        """The items that can refer to others (groups, lessons, rules), by kind and id."""
+        """The items that can refer to others (groups, lessons, rules, combined rooms), by kind and id."""
         return {
             k: {
                 d["id"]: d
                 for d in self.db[k].find({"school": school_id}, {"_id": 0, "school": 0, "schema": 0})
             }
-            for k in ("groups", "lessons", "rules")
+            for k in ("groups", "lessons", "rules", "rooms")
         }
 
     @staticmethod
@@ -800,7 +803,7 @@ class Store:
         """Delete an item. Still referenced: ReferencedError listing who, unless ``cascade``.
 
         A cascade removes the id from lists that name it (a lesson's teachers, groups and rooms, a
-        pin's room, a rule's lessons) and deletes what cannot stand without it: lessons of a deleted
+        pin's room, a rule's lessons, a combined room's sets of real rooms) and deletes what cannot stand without it: lessons of a deleted
         subject, groups of a deleted class, lessons left with no class or group, rules targeting it.
         """
         kind = self._kind(kind)
@@ -822,7 +825,7 @@ class Store:
                 if (k, item_id) not in deleted:
                     fields = {
                         f: doc[f]
-                        for f in ("teachers", "groups", "rooms", "pinned", "target", "params")
+                        for f in ("teachers", "groups", "rooms", "pinned", "target", "params", "real_rooms")
                         if f in doc
                     }
                     self.db[k].update_one({"school": school_id, "id": item_id}, {"$set": fields})
@@ -855,6 +858,10 @@ class Store:
                     for pin in doc.get("pinned", []):
                         if pin.get("room") == i:
                             pin["room"] = None
+                elif rk == "rooms":
+                    # A combined room loses the room from its sets, and a set left empty.
+                    sets = [[x for x in names if x != i] for names in doc["real_rooms"]]
+                    doc["real_rooms"] = [names for names in sets if names]
                 elif rk == "rules" and field.startswith("params."):
                     name = field.split(".", 1)[1]
                     doc["params"][name] = [x for x in doc["params"][name] if x != i]

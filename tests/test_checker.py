@@ -8,6 +8,7 @@ import pytest
 from solver.checker import RULE_CHECKS, check
 from solver.demo import demo_with_timetable
 from solver.domain import (
+    HARD,
     Calendar,
     Group,
     Lesson,
@@ -373,3 +374,73 @@ def test_a_malformed_rule_is_reported_not_raised():
     )
     report = check(school, timetable(school, ("L1", 0, MON, 0)))
     assert kinds(report) == ["m"] and "could not be checked" in report.hard[0].message
+
+
+def test_combined_rooms_take_a_different_real_room_from_each_set():
+    """A block in a combined room (FET's virtual room) takes one real room from each set; the combined
+    room never clashes itself, its real rooms do."""
+    school = make_school(
+        [
+            lesson("L1", "ART", ["A"], ["7A"], rooms=["BOTH"]),
+            lesson("L2", "ART", ["B"], ["7B"], rooms=["BOTH"]),
+            lesson("L3", "MATH", ["C"], [], rooms=["R1"]),
+        ]
+    )
+    school.rooms.append(Room("BOTH", "Both rooms", real_rooms=[["R1", "R2"], ["R2", "LAB"]]))
+    school.invalidate()
+
+    def tt(*placements: tuple) -> Timetable:
+        out = timetable(school, *[p[:5] for p in placements])
+        for p, given in zip(out.placements, placements):
+            p.real_rooms = list(given[5]) if len(given) > 5 else []
+        return out
+
+    good = tt(
+        ("L1", 0, MON, 0, "BOTH", ["R1", "R2"]),
+        ("L2", 0, MON, 1, "BOTH", ["R2", "LAB"]),
+        ("L3", 0, MON, 1, "R1"),
+    )
+    assert check(school, good).ok
+    # Two blocks in the combined room at once are fine when their real rooms differ: here they do not.
+    both = tt(
+        ("L1", 0, MON, 0, "BOTH", ["R1", "R2"]),
+        ("L2", 0, MON, 0, "BOTH", ["R2", "LAB"]),
+        ("L3", 0, TUE, 0, "R1"),
+    )
+    assert kinds(check(school, both)) == ["room_clash"]
+    # A real room also taken by a lesson of its own.
+    taken = tt(
+        ("L1", 0, MON, 0, "BOTH", ["R1", "R2"]),
+        ("L2", 0, TUE, 0, "BOTH", ["R1", "R2"]),
+        ("L3", 0, MON, 0, "R1"),
+    )
+    assert kinds(check(school, taken)) == ["room_clash"]
+    # One room twice, a room from no set, none at all, and real rooms outside a combined room.
+    report = check(
+        school,
+        tt(
+            ("L1", 0, MON, 0, "BOTH", ["R2", "R2"]),
+            ("L2", 0, TUE, 0, "BOTH", ["LAB", "R1"]),
+            ("L3", 0, WED, 0, "R1", ["R2"]),
+        ),
+    )
+    assert kinds(report) == ["real_rooms", "real_rooms", "real_rooms"]
+    assert "it needs a different one from each of: R1 or R2; R2 or LAB" in str(report.hard[0])
+    assert kinds(
+        check(
+            school,
+            tt(("L1", 0, MON, 0, "BOTH"), ("L2", 0, TUE, 0, "BOTH", ["R1", "R2"]), ("L3", 0, WED, 0, "R1")),
+        )
+    ) == ["real_rooms"]
+    # A real room's hard unavailable times hold for the blocks that take it.
+    shut = Rule("shut", "unavailable", "room", "LAB", HARD, {"slots": [(TUE, 0)]})
+    school.rules.append(shut)
+    report = check(
+        school,
+        tt(
+            ("L1", 0, MON, 0, "BOTH", ["R1", "R2"]),
+            ("L2", 0, TUE, 0, "BOTH", ["R2", "LAB"]),
+            ("L3", 0, WED, 0, "R1"),
+        ),
+    )
+    assert kinds(report) == ["shut"]

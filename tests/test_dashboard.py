@@ -101,6 +101,28 @@ def test_a_bad_number_is_reverted(app):
     assert "Capacity" in errors(app)[-1] and "whole number" in errors(app)[-1]
 
 
+def test_a_combined_room_lists_sets_of_real_rooms_by_name(app):
+    page = RoomsPage(app=app)
+    first, second, third = page.table.value.index[:3]
+    names = [page.table.value.loc[r, "name"] for r in (first, second)]
+    combined = page.add()
+    assert page.edit(combined, "real_rooms", f"{names[0]}, {names[1]}; {second}")
+    assert app.store.get(app.school, "rooms", combined)["real_rooms"] == [[first, second], [second]]
+    assert page.table.value.loc[combined, "real_rooms"] == f"{names[0]}, {names[1]}; {names[1]}"
+    # An unknown name is refused and the cell put back.
+    assert not page.edit(combined, "real_rooms", "Nowhere; " + names[0])
+    assert "there is no room called 'Nowhere'" in errors(app)[-1]
+    assert app.store.get(app.school, "rooms", combined)["real_rooms"] == [[first, second], [second]]
+    # Deleting a real room asks first; the cascade takes it out of the sets, and an emptied set goes.
+    page.delete([second])
+    assert "still used by" in page.pending_message and combined in page.pending_message
+    page.confirm_delete(True)
+    assert app.store.get(app.school, "rooms", combined)["real_rooms"] == [[first]]
+    assert page.edit(combined, "real_rooms", "")
+    assert app.store.get(app.school, "rooms", combined).get("real_rooms", []) == []
+    assert third in page.table.value.index
+
+
 def test_a_duplicate_name_is_refused_by_the_store_and_reverted(app):
     page = SubjectsPage(app=app)
     first, second = page.table.value.index[:2]

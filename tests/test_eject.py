@@ -12,12 +12,12 @@ import pytest
 
 from solver import eject
 from solver.checker import check
-from solver.domain import HARD, Lesson, Placement, Rule, Timetable
+from solver.domain import HARD, Lesson, Room, Rule, Timetable
 from solver.eject import EjectionSearch, Unsupported, place_on_two_cores
 from solver.fet import import_fet
 from solver.model import BuildOptions, BuildStopped, TimetableModel
 from solver.solve import SolveOptions, _Solver
-from tests.test_solver import make_school
+from tests.test_solver import L, make_school
 
 TINY = Path(__file__).parent / "data" / "fet" / "tiny.fet"
 
@@ -27,9 +27,7 @@ def hard_model(school) -> TimetableModel:
 
 
 def timetable(school, tm, chosen) -> Timetable:
-    pairs = [(tm.block_by_key[key], opt) for key, opt in chosen.items()]
-    rooms = tm.assign_rooms(pairs)
-    placements = [Placement(b.lesson.id, b.index, o.slot, b.length, rooms[b.key]) for b, o in pairs]
+    placements = tm.placements([(tm.block_by_key[key], opt) for key, opt in chosen.items()])
     return Timetable(placements=placements, placed=school.total_periods(), total=school.total_periods())
 
 
@@ -215,3 +213,31 @@ def test_reading_a_model_into_the_ejection_search_stops_where_its_build_would():
     late.set()
     with pytest.raises(BuildStopped):
         EjectionSearch(tm)
+
+
+def test_combined_rooms_are_read_as_one_option_per_way_to_take_their_real_rooms():
+    """Sport takes hall 1 or 2, and hall 2 or the gym: any two sports lessons share a hall, so three of
+    them take the three periods; art in hall 1 goes beside the one in hall 2 and the gym."""
+    lessons = [L(f"sport-{k}", [f"T{k}"], [f"C{k}"], [1], rooms=["SPORT"]) for k in range(3)]
+    lessons.append(L("art", ["A"], ["D"], [1], rooms=["H1"]))
+    school = make_school(lessons, periods=3)
+    school.rooms = [
+        Room("H1"),
+        Room("H2"),
+        Room("GYM"),
+        Room("SPORT", real_rooms=[["H1", "H2"], ["H2", "GYM"]]),
+    ]
+    school.invalidate()
+    with pytest.raises(Unsupported):
+        EjectionSearch(hard_model(school))
+    tm = TimetableModel(school, BuildOptions(require_all=False, soft=False, expand_combined=True))
+    sport = tm.block_by_key[("sport-0", 0)]
+    assert {o.real_rooms for o in sport.options} == {("H1", "H2"), ("H1", "GYM"), ("H2", "GYM")}
+    assert len(sport.options) == 3 * 3
+    chosen, left = EjectionSearch(tm, seed=1).run(None, time.monotonic() + 10)
+    assert left == 0
+    placed = timetable(school, tm, chosen)
+    assert check(school, placed).hard == []
+    art = next(p for p in placed.placements if p.lesson == "art")
+    beside = next(p for p in placed.placements if p.slot == art.slot and p.lesson != "art")
+    assert beside.real_rooms == ["H2", "GYM"]

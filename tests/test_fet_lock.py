@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import pytest
@@ -112,3 +113,68 @@ def test_lock_command_with_verification(school_file, tmp_path, capsys):
     out = tmp_path / "locked.fet"
     assert main(["lock-fet", str(school_file), str(saved), "-o", str(out), "--verify"]) == 0
     assert "Verified by FET" in capsys.readouterr().out
+
+
+HALLS = """<Room><Name>Halls</Name><Building></Building><Capacity>60</Capacity><Virtual>true</Virtual>
+<Number_of_Sets_of_Real_Rooms>2</Number_of_Sets_of_Real_Rooms>
+<Set_of_Real_Rooms><Number_of_Real_Rooms>2</Number_of_Real_Rooms><Real_Room>R1</Real_Room><Real_Room>R2</Real_Room></Set_of_Real_Rooms>
+<Set_of_Real_Rooms><Number_of_Real_Rooms>2</Number_of_Real_Rooms><Real_Room>R2</Real_Room><Real_Room>R3</Real_Room></Set_of_Real_Rooms>
+<Comments></Comments></Room>
+</Rooms_List>"""
+SPORT = """<ConstraintSubjectPreferredRoom><Weight_Percentage>100</Weight_Percentage><Subject>Sport</Subject>
+<Room>Halls</Room><Active>true</Active><Comments></Comments></ConstraintSubjectPreferredRoom>
+</Space_Constraints_List>"""
+
+
+@pytest.fixture
+def virtual_room_file(tmp_path) -> Path:
+    """The tiny school with art in R1 or R2, and sport in a virtual room: one of R1 and R2, and one of R2
+    and R3."""
+    text = TINY.read_text(encoding="utf-8").replace("</Space_Constraints_List>", SPACE)
+    text = text.replace("</Rooms_List>", HALLS).replace("</Space_Constraints_List>", SPORT)
+    path = tmp_path / "halls.fet"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.system
+def test_virtual_rooms_are_solved_locked_and_verified_by_fet(virtual_room_file, tmp_path):
+    require_system("fet-cl", "fet")
+    school = import_fet(virtual_room_file)
+    assert school.room("Halls").real_rooms == [["R1", "R2"], ["R2", "R3"]]
+    timetable = solve(school, SolveOptions(time_limit=10, strict_balancing=False, stall_seconds=1))
+    assert timetable.complete and check(school, timetable).ok
+    sport = [p for p in timetable.placements if p.lesson in ("6", "7")]
+    assert all(p.room == "Halls" and len(set(p.real_rooms)) == 2 for p in sport)
+    locked = tmp_path / "locked.fet"
+    locked.write_bytes(lock_fet(virtual_room_file.read_bytes(), school, timetable))
+    text = locked.read_text(encoding="utf-8")
+    assert text.count("<Number_of_Real_Rooms>2</Number_of_Real_Rooms>\n\t<Real_Room>") == 2
+    run = run_fet(locked, 30)
+    assert run.solved, run.message
+    # FET's own timetable names the real rooms too, and our checker accepts it.
+    again = read_fet_timetable(locked.read_bytes(), school)
+    assert [p.real_rooms for p in again.placements if p.lesson in ("6", "7")] == [p.real_rooms for p in sport]
+    assert check(school, again).ok
+
+
+@pytest.mark.system
+def test_fet_rejects_real_rooms_taken_twice(virtual_room_file, tmp_path):
+    """An art lesson moved to a sports lesson's time, into one of its real rooms: the only rule broken is
+    that room's clash, and we and FET both refuse it."""
+    require_system("fet-cl", "fet")
+    school = import_fet(virtual_room_file)
+    timetable = solve(school, SolveOptions(time_limit=10, strict_balancing=False, stall_seconds=1))
+    broken = None
+    for sport, art in [(s, a) for s in ("6", "7") for a in ("4", "5")]:
+        moved = copy.deepcopy(timetable)
+        by_lesson = {p.lesson: p for p in moved.placements}
+        by_lesson[art].slot = by_lesson[sport].slot
+        by_lesson[art].room = next(r for r in by_lesson[sport].real_rooms if r in ("R1", "R2"))
+        if {v.rule for v in check(school, moved).hard} == {"room_clash"}:
+            broken = moved
+            break
+    assert broken is not None
+    locked = tmp_path / "broken.fet"
+    locked.write_bytes(lock_fet(virtual_room_file.read_bytes(), school, broken))
+    assert not run_fet(locked, 1).solved

@@ -838,3 +838,50 @@ def test_a_time_limit_spent_before_any_search_says_so():
     assert result.status == "time limit reached" and not result.placements
     assert len(result.unplaced) == sum(len(x.blocks) for x in school.lessons)
     assert all("time limit" in u.reason for u in result.unplaced)
+
+
+def test_combined_rooms_give_each_block_different_real_rooms():
+    """Sport takes hall 1 or 2, and hall 2 or the gym: two sports lessons at once would need four of
+    the three real rooms, so they never meet; art in hall 1 at the same time leaves sport the others."""
+    lessons = [
+        L("sport-a", ["T1"], ["A"], [2], rooms=["SPORT"]),
+        L("sport-b", ["T2"], ["B"], [2], rooms=["SPORT"]),
+        L("art", ["T3"], ["C"], [2], rooms=["H1"]),
+    ]
+    school = make_school(lessons, periods=6)
+    school.rooms = [
+        Room("H1"),
+        Room("H2"),
+        Room("GYM"),
+        Room("SPORT", real_rooms=[["H1", "H2"], ["H2", "GYM"]]),
+    ]
+    school.invalidate()
+    tt, report = solved(school)
+    assert tt.complete and report.ok
+    for p in tt.placements:
+        if p.room == "SPORT":
+            assert len(p.real_rooms) == 2 and len(set(p.real_rooms)) == 2
+            assert p.real_rooms[0] in ("H1", "H2") and p.real_rooms[1] in ("H2", "GYM")
+        else:
+            assert p.real_rooms == []
+    assert at(tt, "sport-a") != at(tt, "sport-b")
+    # Art alongside sport leaves it H2 and the gym.
+    school.rules = [Rule("together", "same_starting_time", "lessons", ["sport-a", "art"], HARD, {})]
+    tt, report = solved(school)
+    assert tt.complete and report.ok
+    assert next(p.real_rooms for p in tt.placements if p.lesson == "sport-a") == ["H2", "GYM"]
+
+
+def test_a_combined_room_whose_sets_cannot_all_be_met_places_nothing_in_it():
+    school = make_school([L("sport", ["T1"], ["A"], [1], rooms=["SPORT"])], periods=2)
+    school.rooms = [Room("H1"), Room("SPORT", real_rooms=[["H1"], ["H1"]])]
+    school.invalidate()
+    with pytest.raises(InvalidSchool, match="2 sets share fewer different rooms"):
+        solve(school, FAST)
+    # Its real room shut at every time: placed nowhere, and the reason says so.
+    school.rooms = [Room("H1"), Room("H2"), Room("SPORT", real_rooms=[["H1"], ["H2"]])]
+    school.rules = [Rule("shut", "unavailable", "room", "H2", HARD, {"slots": [(0, 0), (0, 1)]})]
+    school.invalidate()
+    tt, _ = solved(school)
+    assert not tt.complete and [u.lesson for u in tt.unplaced] == ["sport"]
+    assert "every one of its 2 possible times taken: room H2 at 2" in tt.unplaced[0].reason

@@ -2,6 +2,7 @@
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -242,3 +243,45 @@ def test_blocks_that_fit_at_no_time():
     assert "hard preferred times rule mornings" in text
     assert "lesson L2.min_days_apart" in where(problems) and "only available together on Tue" in text
     assert not [p for p in problems if p.where.startswith("lesson L3")]
+
+
+def test_combined_rooms_name_real_rooms_in_every_set():
+    school = replace(
+        make_school(
+            [Lesson("L1", "MATH", ["T1"], ["7A"], [1], rooms=["BOTH"])],
+        ),
+        rooms=[
+            Room("R1", "Room 1"),
+            Room("LAB", "Lab"),
+            Room("BOTH", real_rooms=[["R1", "GYM"], [], ["LAB"]]),
+            Room("ALL", real_rooms=[["BOTH"], ["R1"]]),
+            Room("TWICE", real_rooms=[["R1"], ["R1"]]),
+        ],
+    )
+    problems = [str(p) for p in validate(school)]
+    assert any("room BOTH.real_rooms" in p and "unknown room 'GYM' in set 1" in p for p in problems)
+    assert any("set 2 has no room" in p for p in problems)
+    assert any(
+        "'BOTH' in set 1 is itself a combined room" in p and "list its real rooms instead" in p
+        for p in problems
+    )
+    assert any("room TWICE.real_rooms" in p and "2 sets share fewer different rooms" in p for p in problems)
+    # A sound combined room, used by more lessons than it has periods: its real rooms are what count.
+    school = replace(
+        make_school(
+            [
+                Lesson(
+                    f"L{k}",
+                    "MATH",
+                    ["T1" if k % 2 else "T2"],
+                    ["7A-1" if k % 2 else "7A-2"],
+                    [1] * 4,
+                    min_days_apart=0,
+                    rooms=["BOTH"],
+                )
+                for k in range(3)
+            ],
+        ),
+        rooms=[Room("R1"), Room("LAB"), Room("R2"), Room("BOTH", real_rooms=[["R1", "R2"], ["LAB", "R2"]])],
+    )
+    assert [p for p in validate(school) if "room" in p.where] == []

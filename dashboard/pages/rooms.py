@@ -1,4 +1,8 @@
-"""Rooms: name, capacity and building."""
+"""Rooms: name, capacity, building and, for a combined room, its sets of real rooms.
+
+A combined room (FET's virtual room) lists sets of real rooms, typed as names separated by commas within
+a set and semicolons between sets: "Hall 1, Hall 2; Gym" means one of the halls and the gym. A lesson
+in it takes one real room of each set, all different."""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ class RoomsPage(EntityTable):
         Column("name", "Name", width=220),
         Column("capacity", "Capacity", "int?", width=110),
         Column("building", "Building", width=180),
+        Column("real_rooms", "Real rooms (combined room)", "sets", ref=("rooms",), width=280),
     )
 
     def new_doc(self) -> dict:
@@ -22,4 +27,5 @@ class RoomsPage(EntityTable):
             "name": self.unique("New room ", "name"),
             "capacity": None,
             "building": "",
+            "real_rooms": [],
         }

@@ -41,7 +41,8 @@ class Column:
     """One column: the document field, its title, how it is shown and edited.
 
     Kinds: ``id`` (read-only), ``text``, ``int``, ``int?`` (may be empty), ``bool``, ``ref`` (one name
-    of the kinds in ``ref``), ``refs`` (several), ``blocks`` (e.g. ``2, 1``), ``json`` and ``choice``.
+    of the kinds in ``ref``), ``refs`` (several), ``blocks`` (e.g. ``2, 1``), ``sets`` (lists of names,
+    e.g. ``Hall 1, Hall 2; Gym``), ``json`` and ``choice``.
     """
 
     field: str
@@ -91,6 +92,8 @@ def to_cell(column: Column, value: Any, names: Names) -> Any:
         return [names.name(column.ref, v) for v in (value or [])]
     if kind == "blocks":
         return ", ".join(str(b) for b in (value or []))
+    if kind == "sets":
+        return "; ".join(", ".join(names.name(column.ref, v) for v in part) for part in (value or []))
     if kind == "json":
         return json.dumps(value if value is not None else {}, ensure_ascii=False)
     if kind == "bool":
@@ -133,6 +136,9 @@ def from_cell(column: Column, value: Any, names: Names) -> Any:
         if not parts or not all(p.isdigit() and int(p) > 0 for p in parts):
             raise InputError(f"{title}: '{value}' is not a list of block lengths; type e.g. '2, 1, 1'")
         return [int(p) for p in parts]
+    if kind == "sets":
+        parts = [[x.strip() for x in part.split(",") if x.strip()] for part in str(value or "").split(";")]
+        return [[names.id(column.ref, x, title) for x in part] for part in parts if part]
     if kind == "json":
         try:
             return json.loads(value) if isinstance(value, str) else value
@@ -253,7 +259,7 @@ class EntityTable(pn.viewable.Viewer):
         for field, col in self.columns.items():
             if col.kind == "bool":
                 filters[field] = {"type": "tickCross", "tristate": True, "indeterminateValue": None}
-            elif col.kind in ("id", "text", "ref", "choice", "blocks"):
+            elif col.kind in ("id", "text", "ref", "choice", "blocks", "sets"):
                 filters[field] = {"type": "input", "func": "like", "placeholder": "filter"}
         return filters
 

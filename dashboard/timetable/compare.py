@@ -46,7 +46,7 @@ def compare(old: Schedule, new: Schedule) -> list[Change]:
                 left_before.append(b)
                 continue
             left_after.remove(same)
-            if same.room != b.room:
+            if (same.room, same.real_rooms) != (b.room, b.real_rooms):
                 changes.append(Change("room", lesson, b, same))
         for b in left_before:
             moved = next((a for a in left_after if a.length == b.length), None)
@@ -74,7 +74,7 @@ def changes_frame(old: Schedule, new: Schedule, changes: list[Change] | None = N
     """The changes as a table a planner reads: lesson, subject, who, and from → to with rooms."""
 
     def room(s: Schedule, e: Entry | None) -> str:
-        return s.label("room", e.room) if e is not None and e.room else ""
+        return s.room_label(e) if e is not None else ""
 
     rows = []
     for c in compare(old, new) if changes is None else changes:
@@ -114,7 +114,7 @@ def change_marks(old: Schedule, new: Schedule, changes: list[Change]) -> dict[tu
         if c.kind == "moved":
             text = f"moved from {when(old, c.before)}"
         elif c.kind == "room":
-            before = old.label("room", c.before.room) if c.before.room else "no room"
+            before = old.room_label(c.before) or "no room"
             text = f"room changed from {before}"
         else:
             text = "not placed in the compared version"

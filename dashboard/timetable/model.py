@@ -71,6 +71,8 @@ class Entry:
     teachers: tuple[str, ...]
     groups: tuple[str, ...]
     classes: tuple[str, ...]
+    real_rooms: tuple[str, ...] = ()
+    """The real rooms it takes when ``room`` is a combined room; their grids show it too."""
 
     def periods(self) -> list[Slot]:
         return [(self.slot[0], self.slot[1] + i) for i in range(self.length)]
@@ -190,6 +192,7 @@ class Schedule:
             tuple(lesson.teachers),
             tuple(lesson.groups),
             classes,
+            tuple(placement.real_rooms),
         )
 
     @cached_property
@@ -215,8 +218,8 @@ class Schedule:
                 index["class"].setdefault(c, []).append(e)
             for t in e.teachers:
                 index["teacher"].setdefault(t, []).append(e)
-            if e.room:
-                index["room"].setdefault(e.room, []).append(e)
+            for r in dict.fromkeys([e.room, *e.real_rooms] if e.room else e.real_rooms):
+                index["room"].setdefault(r, []).append(e)
         return index
 
     def entries_for(self, kind: str, id: str) -> list[Entry]:
@@ -224,6 +227,13 @@ class Schedule:
         if kind not in KINDS:
             raise ValueError(f"unknown grid kind '{kind}': use one of {', '.join(KINDS)}")
         return self._index[kind].get(id, [])
+
+    def room_label(self, e: Entry) -> str:
+        """The room's name; a combined room's with the real rooms taken, as "Sport (Hall 1, Gym)"."""
+        if not e.room:
+            return ""
+        name = self.label("room", e.room)
+        return f"{name} ({', '.join(self.label('room', r) for r in e.real_rooms)})" if e.real_rooms else name
 
     def cell(self, e: Entry, first: bool) -> Cell:
         return Cell(
@@ -234,7 +244,7 @@ class Schedule:
             color=subject_color(self.school, e.subject),
             teachers=tuple(self.label("teacher", t) for t in e.teachers),
             groups=tuple(self.label("group", g) for g in e.groups),
-            room=self.label("room", e.room) if e.room else "",
+            room=self.room_label(e),
             first=first,
             length=e.length,
         )
@@ -345,7 +355,7 @@ class Schedule:
                     "teachers": "; ".join(self.label("teacher", t) for t in e.teachers),
                     "groups": "; ".join(self.label("group", g) for g in e.groups),
                     "classes": "; ".join(self.label("class", c) for c in e.classes),
-                    "room": self.label("room", e.room) if e.room else "",
+                    "room": self.room_label(e),
                     "lesson": e.lesson,
                     "block": e.block,
                 }

@@ -192,16 +192,17 @@ class FetImporter:
         rooms = []
         section = self.root.find("Rooms_List")
         for room in section.findall("Room") if section is not None else []:
+            # A virtual room: a block in it takes one real room from each set, all different.
+            sets = []
             if _bool(room, "Virtual", False):
-                self.report.note(
-                    f"room '{_text(room, 'Name')}' is a virtual room (a set of real rooms); it is imported as "
-                    "one ordinary room"
-                )
+                for each in room.findall("Set_of_Real_Rooms"):
+                    sets.append([(r.text or "").strip() for r in each.findall("Real_Room")])
             rooms.append(
                 Room(
                     id=_text(room, "Name"),
                     capacity=_int_or_none(room, "Capacity"),
                     building=_text(room, "Building"),
+                    real_rooms=sets,
                 )
             )
         return rooms

@@ -100,7 +100,8 @@ def lock_fet(original: bytes, school: School, timetable: Timetable, source: str 
                 "\t<Weight_Percentage>100</Weight_Percentage>\n"
                 f"\t<Activity_Id>{escape(lesson.id)}</Activity_Id>\n"
                 f"\t<Room>{escape(p.room)}</Room>\n"
-                "\t<Permanently_Locked>true</Permanently_Locked>\n"
+                + real_rooms(p.real_rooms)
+                + "\t<Permanently_Locked>true</Permanently_Locked>\n"
                 "\t<Active>true</Active>\n"
                 "\t<Comments>locked by timetabler</Comments>\n"
                 "</ConstraintActivityPreferredRoom>\n"
@@ -109,6 +110,14 @@ def lock_fet(original: bytes, school: School, timetable: Timetable, source: str 
     text = _insert_before(text, "</Time_Constraints_List>", "".join(time_locks), source)
     text = _insert_before(text, "</Space_Constraints_List>", "".join(space_locks), source)
     return text.encode("utf-8")
+
+
+def real_rooms(names: list[str]) -> str:
+    """The real rooms of a block in a virtual room, as FET 6 locks them (none: FET chooses)."""
+    if not names:
+        return ""
+    listed = "".join(f"\t<Real_Room>{escape(r)}</Real_Room>\n" for r in names)
+    return f"\t<Number_of_Real_Rooms>{len(names)}</Number_of_Real_Rooms>\n" + listed
 
 
 def _insert_before(text: str, closing: str, addition: str, source: str) -> str:
@@ -200,6 +209,7 @@ def read_fet_timetable(data: bytes, school: School, source: str = "FET file") ->
     lessons = school.lesson_by_id
     starts: dict[str, tuple[int, int]] = {}
     rooms: dict[str, str] = {}
+    real_rooms: dict[str, list[str]] = {}
     for el in root.iter("ConstraintActivityPreferredStartingTime"):
         act = (el.findtext("Activity_Id") or "").strip()
         day, hour = el.findtext("Preferred_Day") or "", el.findtext("Preferred_Hour") or ""
@@ -210,8 +220,9 @@ def read_fet_timetable(data: bytes, school: School, source: str = "FET file") ->
         act = (el.findtext("Activity_Id") or "").strip()
         if act in lessons and float(el.findtext("Weight_Percentage") or 0) >= 100:
             rooms[act] = el.findtext("Room") or ""
+            real_rooms[act] = [(r.text or "").strip() for r in el.findall("Real_Room")]
     placements = [
-        Placement(act, 0, slot, lessons[act].blocks[0], rooms.get(act))
+        Placement(act, 0, slot, lessons[act].blocks[0], rooms.get(act), real_rooms.get(act, []))
         for act, slot in starts.items()
         if lessons[act].enabled
     ]
