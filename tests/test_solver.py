@@ -5,6 +5,7 @@ independent checker (``solved``)."""
 from __future__ import annotations
 
 import importlib
+import json
 import threading
 import time
 from dataclasses import replace
@@ -30,6 +31,8 @@ from solver.domain import (
     Teacher,
     Timetable,
 )
+from solver.frames import occupancy_frame
+from solver.io import school_from_dict, school_to_dict, timetable_from_dict, timetable_to_dict
 from solver.model import BuildOptions, BuildStopped, TimetableModel
 from solver.relax import add_busy_periods, busy_cells, compact_early_rules, daily_minimums
 from solver.solve import QUICK_TRIES, InvalidSchool, Progress, SolveOptions, _Solver, solve
@@ -865,6 +868,18 @@ def test_combined_rooms_give_each_block_different_real_rooms():
         else:
             assert p.real_rooms == []
     assert at(tt, "sport-a") != at(tt, "sport-b")
+    # Both read back from JSON as they were.
+    again = school_from_dict(json.loads(json.dumps(school_to_dict(school))))
+    assert (
+        again.room("SPORT").real_rooms == [["H1", "H2"], ["H2", "GYM"]] and again.room("H1").real_rooms == []
+    )
+    back = timetable_from_dict(json.loads(json.dumps(timetable_to_dict(tt, school))), again)
+    assert [p.real_rooms for p in back.placements] == [p.real_rooms for p in tt.placements]
+    occupied = occupancy_frame(school, tt)
+    assert set(occupied[occupied["lesson"] == "sport-a"]["id"]) >= {
+        "SPORT",
+        *next(p.real_rooms for p in tt.placements if p.lesson == "sport-a"),
+    }
     # Art alongside sport leaves it H2 and the gym.
     school.rules = [Rule("together", "same_starting_time", "lessons", ["sport-a", "art"], HARD, {})]
     tt, report = solved(school)

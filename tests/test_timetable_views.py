@@ -122,6 +122,23 @@ def test_teacher_and_room_grids():
     assert [c.room for c in ann.at(0, 3)] == ["Lab"]
 
 
+def test_a_combined_room_shows_in_the_grids_of_its_real_rooms():
+    school, timetable = tiny()
+    school.rooms.append(Room("both", "Both rooms", real_rooms=[["r1"], ["lab"]]))
+    school.invalidate()
+    timetable.placements[-1] = Placement("mb", 0, (1, 0), 1, "both", ["r1", "lab"])
+    schedule = Schedule(school, timetable)
+    for room in ("both", "r1", "lab"):
+        assert ("mb", 0, (1, 0)) in schedule.grid("room", room).lessons()
+    assert [c.room for c in schedule.grid("class", "7B").at(1, 0)] == ["Both rooms (Room 1, Lab)"]
+    assert schedule.placements_frame().set_index("lesson").loc["mb", "room"] == "Both rooms (Room 1, Lab)"
+    # Other real rooms are a room change.
+    moved = copy.deepcopy(timetable)
+    moved.placements[-1].real_rooms = ["lab", "r1"]
+    changes = compare(schedule, Schedule(school, moved))
+    assert [(c.kind, c.lesson) for c in changes] == [("room", "mb")]
+
+
 def test_unknown_item_is_a_clear_error():
     school, timetable = tiny()
     with pytest.raises(ValueError, match="no teacher with id 'zed'"):
