@@ -1058,7 +1058,7 @@ def explain(
     for lesson in tm.lessons:
         for res in tm.resources_of(lesson):
             demand[res] += lesson.periods
-        if len(lesson.rooms) == 1:
+        if len(lesson.rooms) == 1 and lesson.rooms[0] not in tm.combined:
             demand[("room", lesson.rooms[0])] += lesson.periods
     busy: dict[tuple[str, str], set] = {}
     pool_use: Counter = Counter()
@@ -1082,7 +1082,11 @@ def explain(
     for block in unplaced:
         lesson = block.lesson
         people = tm.resources_of(lesson)
-        rooms = [("room", lesson.rooms[0])] if len(lesson.rooms) == 1 else []
+        rooms = (
+            [("room", lesson.rooms[0])]
+            if len(lesson.rooms) == 1 and lesson.rooms[0] not in tm.combined
+            else []
+        )
         over = []
         for res in people + rooms:
             available = len(teaching - tm.forbidden.get(res, set()))

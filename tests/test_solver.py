@@ -900,3 +900,27 @@ def test_a_combined_room_whose_sets_cannot_all_be_met_places_nothing_in_it():
     tt, _ = solved(school)
     assert not tt.complete and [u.lesson for u in tt.unplaced] == ["sport"]
     assert "every one of its 2 possible times taken: room H2 at 2" in tt.unplaced[0].reason
+
+
+def test_a_combined_room_of_identical_sets_takes_that_many_different_rooms():
+    """Two of the three labs: two such lessons never meet, and a lesson in one lab leaves the other two."""
+    lessons = [
+        L("x", ["T1"], ["A"], [1], rooms=["TWO"]),
+        L("y", ["T2"], ["B"], [1], rooms=["TWO"]),
+        L("z", ["T3"], ["C"], [1], rooms=["L1"]),
+    ]
+    school = make_school(lessons, periods=2)
+    school.rooms = [Room("L1"), Room("L2"), Room("L3"), Room("TWO", real_rooms=[["L1", "L2", "L3"]] * 2)]
+    school.invalidate()
+    tt, report = solved(school)
+    assert tt.complete and report.ok
+    assert at(tt, "x") != at(tt, "y")
+    beside = next(p for p in tt.placements if p.slot == at(tt, "z") and p.lesson != "z")
+    assert sorted(beside.real_rooms) == ["L2", "L3"]
+    # Three such lessons in two periods cannot be placed: one is left out, with the rooms as the reason.
+    rooms = school.rooms
+    school = make_school([*lessons, L("w", ["T4"], ["D"], [1], rooms=["TWO"])], periods=2)
+    school.rooms = rooms
+    school.invalidate()
+    tt, _ = solved(school, SolveOptions(time_limit=5, stall_seconds=1))
+    assert len(tt.unplaced) == 1 and "room L1 or L2 or L3" in tt.unplaced[0].reason
