@@ -319,26 +319,31 @@ def check_room_not_allowed(s: Schedule, timetable: Timetable) -> list[Finding]:
 @builtin("real_rooms")
 def check_real_rooms(s: Schedule, timetable: Timetable) -> list[Finding]:
     """A block in a combined room takes one real room from each of its sets, in their order, all
-    different; a block in any other room takes none. (Clashes and shut times of the real rooms are
-    checked with every room's.)"""
+    different, and a lesson's fixed real rooms if it has them; a block in any other room takes none.
+    (Clashes and shut times of the real rooms are checked with every room's.)"""
     out = []
     for p in s.placements:
         sets = s.combined.get(p.room or "")
+        got = ", ".join(p.real_rooms) or "none"
         if sets is None:
             if p.real_rooms:
                 out.append(
                     (1, f"{_block_name(p)} is in room {p.room or '(none)'}, which has no real rooms to take")
                 )
             continue
+        fixed = s.lessons[p.lesson].real_rooms
         wrong = len(p.real_rooms) != len(sets) or any(r not in names for r, names in zip(p.real_rooms, sets))
         if wrong or len(set(p.real_rooms)) < len(p.real_rooms):
             wanted = "; ".join(" or ".join(names) for names in sets)
-            got = ", ".join(p.real_rooms) or "none"
             out.append(
                 (
                     1,
                     f"{_block_name(p)} in {p.room} takes real rooms {got}; it needs a different one from each of: {wanted}",
                 )
+            )
+        elif fixed and sorted(p.real_rooms) != sorted(fixed):
+            out.append(
+                (1, f"{_block_name(p)} in {p.room} takes real rooms {got}, not its own: {', '.join(fixed)}")
             )
     return out
 

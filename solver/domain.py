@@ -123,13 +123,26 @@ class Pin:
     room: str | None = None
 
 
+def one_from_each(sets: list[list[str]], rooms: list[str]) -> list[str] | None:
+    """``rooms`` in an order that takes the i-th from the i-th of ``sets``, all different; None when they
+    cannot be (a lesson's fixed real rooms in a combined room, listed in any order as FET does)."""
+    if len(rooms) != len(sets) or len(set(rooms)) != len(rooms):
+        return None
+    return next(
+        (list(order) for order in itertools.permutations(rooms) if all(r in s for r, s in zip(order, sets))),
+        None,
+    )
+
+
 @dataclass
 class Lesson:
     """A subject taught by some teachers to some classes or groups, ``sum(blocks)`` periods a week.
 
     ``blocks`` splits the weekly periods into contiguous runs, e.g. ``[2, 1, 1]`` is one double and two
     singles. Blocks of one lesson fall at least ``min_days_apart`` days apart (0 allows the same day).
-    ``rooms`` lists the rooms it may use; an empty list means it needs no room.
+    ``rooms`` lists the rooms it may use; an empty list means it needs no room. ``real_rooms``, for a
+    lesson in one combined room, are the real rooms its blocks take there, one for each of the room's
+    sets, in any order (FET's preferred room with real rooms); empty: any.
     """
 
     id: str
@@ -142,6 +155,7 @@ class Lesson:
     pinned: list[Pin] = field(default_factory=list)
     enabled: bool = True
     tags: list[str] = field(default_factory=list)
+    real_rooms: list[str] = field(default_factory=list)
 
     @property
     def periods(self) -> int:

@@ -255,6 +255,7 @@ def school_from_dict(data: Any, source: str = "") -> School:
             pinned=pins,
             enabled=f["enabled"] if f["enabled"] is not None else True,
             tags=f["tags"] or [],
+            real_rooms=f["real_rooms"] or [],
         )
 
     lessons = items(
@@ -269,6 +270,7 @@ def school_from_dict(data: Any, source: str = "") -> School:
             "pinned": ("list:any", []),
             "enabled": ("bool", True),
             "tags": ("list:str", []),
+            "real_rooms": ("list:str", []),
         },
         build_lesson,
     )
@@ -357,6 +359,8 @@ def school_to_dict(school: School) -> dict:
             ]
         if x.tags:
             out["tags"] = list(x.tags)
+        if x.real_rooms:
+            out["real_rooms"] = list(x.real_rooms)
         return out
 
     def room(x: Room) -> dict:

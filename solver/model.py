@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from ortools.sat.python import cp_model
 from ortools.util.python.sorted_interval_list import Domain
 
-from .domain import HARD, Lesson, Placement, Rule, School, Slot
+from .domain import HARD, Lesson, Placement, Rule, School, Slot, one_from_each
 
 Resource = tuple[str, str]
 """``("teacher", id)``, ``("students", subgroup)``, ``("room", id)`` or ``("pool", "LAB1+LAB2")``."""
@@ -361,7 +361,13 @@ class TimetableModel:
                 if room is not None or pool is not None
             }
             room_res = {(room, pool): self.room_of(room, pool) for room, pool in choices}
-            combinations = {room: ways[room] for room, _ in choices if room in ways}
+            # A lesson whose real rooms are fixed takes them: one set each.
+            fixed = [[r] for r in self.fixed_real_rooms(lesson)]
+            combinations = {
+                room: [tuple(lesson.real_rooms)] if fixed and ways[room] is not None else ways[room]
+                for room, _ in choices
+                if room in ways
+            }
             self.lesson_blocks[lesson.id] = []
             for k, length in enumerate(lesson.blocks):
                 block = BlockVars(lesson, k, length)
@@ -407,7 +413,7 @@ class TimetableModel:
                                 in_rooms.append((where, opt, cells))
                             in_rooms.extend((("room", r), opt, cells) for r in real)
                             if room in self.combined and not real:
-                                self.add_real_rooms(opt, cells, self.combined[room])
+                                self.add_real_rooms(opt, cells, fixed or self.combined[room])
                 uses = [(block, opt) for opt in block.options]
                 cell_literals = list(at_cell.items())
                 for res in people:
@@ -425,6 +431,12 @@ class TimetableModel:
                 self.blocks.append(block)
                 self.block_by_key[block.key] = block
                 self.lesson_blocks[lesson.id].append(block)
+
+    def fixed_real_rooms(self, lesson: Lesson) -> list[str]:
+        """A lesson's fixed real rooms in the order of its combined room's sets (``one_from_each``)."""
+        if not lesson.real_rooms or len(lesson.rooms) != 1 or lesson.rooms[0] not in self.combined:
+            return []
+        return one_from_each(self.combined[lesson.rooms[0]], lesson.real_rooms) or list(lesson.real_rooms)
 
     def room_combinations(self, room: str) -> list[tuple[str, ...]] | None:
         """The ways a block in combined room ``room`` can take its real rooms, one of each set, all
@@ -1586,7 +1598,9 @@ class TimetableModel:
         for p in inside:
             cells = self.covered(p.slot, p.length)
             sets = []
-            for names in self.combined[p.room]:
+            lesson = self.school.lesson_by_id.get(p.lesson)
+            fixed = [[r] for r in self.fixed_real_rooms(lesson)] if lesson else []
+            for names in fixed or self.combined[p.room]:
                 free = []
                 for r in dict.fromkeys(names):
                     shut = self.forbidden.get(("room", r), set()) | taken.get(r, set())

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from .domain import HARD, SCOPES, Lesson, Rule, School, Slot
+from .domain import HARD, SCOPES, Lesson, Rule, School, Slot, one_from_each
 from .io import Problem
 from .rules import RULE_TYPES
 
@@ -211,6 +211,26 @@ class _Validator:
                 best = max(best, run)
         return best
 
+    def lesson_real_rooms(self, x: Lesson, where: str) -> None:
+        """A lesson's fixed real rooms: it is in one combined room, and they are one of each set, all
+        different."""
+        rooms = [self.school.room(r) for r in x.rooms if r in self.ids_of["room"]]
+        if len(x.rooms) != 1 or not rooms or not rooms[0].real_rooms:
+            self.fail(
+                f"{where}.real_rooms",
+                "real rooms are fixed only for a lesson in exactly one combined room",
+                "give the lesson one combined room, or clear its real rooms",
+            )
+            return
+        sets = rooms[0].real_rooms
+        if one_from_each(sets, x.real_rooms) is None:
+            wanted = "; ".join(" or ".join(names) for names in sets)
+            self.fail(
+                f"{where}.real_rooms",
+                f"{', '.join(x.real_rooms)} are not one room from each set of {rooms[0].id}, all different",
+                f"list one room from each of: {wanted}",
+            )
+
     def lesson(self, x: Lesson) -> None:
         where = f"lesson {x.id}"
         if x.subject not in self.ids_of["subject"]:
@@ -224,6 +244,8 @@ class _Validator:
         for r in x.rooms:
             if r not in self.ids_of["room"]:
                 self.fail(f"{where}.rooms", f"unknown room '{r}'", self.known("room"))
+        if x.real_rooms:
+            self.lesson_real_rooms(x, where)
         for field, values in (("teachers", x.teachers), ("groups", x.groups), ("rooms", x.rooms)):
             dupes = sorted({v for v in values if values.count(v) > 1})
             if dupes:

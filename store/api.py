@@ -118,6 +118,7 @@ def outgoing(kind: str, doc: dict) -> list[tuple[str, tuple[str, ...], str]]:
         refs += [("teachers", ("teachers",), x) for x in doc.get("teachers", [])]
         refs += [("groups", ("classes", "groups"), x) for x in doc.get("groups", [])]
         refs += [("rooms", ("rooms",), x) for x in doc.get("rooms", [])]
+        refs += [("real_rooms", ("rooms",), x) for x in doc.get("real_rooms", [])]
         for j, pin in enumerate(doc.get("pinned", [])):
             if pin.get("room"):
                 refs.append((f"pinned[{j}].room", ("rooms",), pin["room"]))
@@ -182,8 +183,13 @@ def _engine_problems(kind: str, item: dict, calendar: dict) -> list[Problem]:
             items.append(STUBS[kinds[0]](ref))
     school.invalidate()
     prefix = f"{KINDS[kind].singular} {item['id']}"
+    # A lesson's real rooms depend on its combined room's sets, which a stand-in does not have: the whole
+    # school's validation judges them.
     return [
-        p for p in validate(school) if p.where == prefix or p.where.startswith((prefix + ".", prefix + " "))
+        p
+        for p in validate(school)
+        if (p.where == prefix or p.where.startswith((prefix + ".", prefix + " ")))
+        and p.where != f"{prefix}.real_rooms"
     ]
 
 
@@ -802,9 +808,10 @@ class Store:
     def delete(self, school_id: str, kind: str, id: str, cascade: bool = False) -> None:
         """Delete an item. Still referenced: ReferencedError listing who, unless ``cascade``.
 
-        A cascade removes the id from lists that name it (a lesson's teachers, groups and rooms, a
-        pin's room, a rule's lessons, a combined room's sets of real rooms) and deletes what cannot stand without it: lessons of a deleted
-        subject, groups of a deleted class, lessons left with no class or group, rules targeting it.
+        A cascade removes the id from lists that name it (a lesson's teachers, groups and rooms, and its
+        fixed real rooms with any of them; a pin's room, a rule's lessons, a combined room's sets of real
+        rooms) and deletes what cannot stand without it: lessons of a deleted subject, groups of a deleted
+        class, lessons left with no class or group, rules targeting it.
         """
         kind = self._kind(kind)
 
@@ -854,6 +861,10 @@ class Store:
                     doc[field] = [x for x in doc[field] if x != i]
                     if field == "groups" and not doc["groups"]:
                         todo.append((rk, rid))
+                    if field == "rooms" and doc.get("real_rooms"):
+                        doc["real_rooms"] = []  # fixed for the room it no longer has
+                elif rk == "lessons" and field == "real_rooms":
+                    doc["real_rooms"] = []
                 elif rk == "lessons" and field.startswith("pinned"):
                     for pin in doc.get("pinned", []):
                         if pin.get("room") == i:

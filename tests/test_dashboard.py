@@ -120,7 +120,26 @@ def test_a_combined_room_lists_sets_of_real_rooms_by_name(app):
     assert app.store.get(app.school, "rooms", combined)["real_rooms"] == [[first]]
     assert page.edit(combined, "real_rooms", "")
     assert app.store.get(app.school, "rooms", combined).get("real_rooms", []) == []
+    # A lesson's own real rooms in a combined room, picked by name.
+    assert page.edit(combined, "real_rooms", f"{names[0]}; {third}")
+    lessons = LessonsPage(app=app)
+    lesson = lessons.table.value.index[0]
+    assert lessons.edit(lesson, "rooms", [page.table.value.loc[combined, "name"]])
+    assert lessons.edit(lesson, "real_rooms", [page.table.value.loc[third, "name"], names[0]])
+    assert app.store.get(app.school, "lessons", lesson)["real_rooms"] == [third, first]
+    # Real rooms that do not fit the sets are judged with the whole school, as the Overview shows it.
+    assert lessons.edit(lesson, "real_rooms", [names[0]])
+    problems = validate(app.store.load_school(app.school))
+    assert any(
+        p.where == f"lesson {lesson}.real_rooms" and "not one room from each set" in str(p) for p in problems
+    )
     assert third in page.table.value.index
+    # Deleting a room a lesson takes as a real room clears the lesson's real rooms.
+    assert lessons.edit(lesson, "real_rooms", [names[0], page.table.value.loc[third, "name"]])
+    page.delete([third])
+    page.confirm_delete(True)
+    assert app.store.get(app.school, "lessons", lesson).get("real_rooms", []) == []
+    assert app.store.get(app.school, "rooms", combined)["real_rooms"] == [[first]]
 
 
 def test_a_duplicate_name_is_refused_by_the_store_and_reverted(app):

@@ -12,12 +12,12 @@ import pytest
 
 from solver import eject
 from solver.checker import check
-from solver.domain import HARD, Lesson, Room, Rule, Timetable
+from solver.domain import HARD, Lesson, Rule, Timetable
 from solver.eject import EjectionSearch, Unsupported, place_on_two_cores
 from solver.fet import import_fet
 from solver.model import BuildOptions, BuildStopped, TimetableModel
 from solver.solve import SolveOptions, _Solver
-from tests.test_solver import L, make_school
+from tests.test_solver import L, make_school, sports_school
 
 TINY = Path(__file__).parent / "data" / "fet" / "tiny.fet"
 
@@ -220,14 +220,7 @@ def test_combined_rooms_are_read_as_one_option_per_way_to_take_their_real_rooms(
     them take the three periods; art in hall 1 goes beside the one in hall 2 and the gym."""
     lessons = [L(f"sport-{k}", [f"T{k}"], [f"C{k}"], [1], rooms=["SPORT"]) for k in range(3)]
     lessons.append(L("art", ["A"], ["D"], [1], rooms=["H1"]))
-    school = make_school(lessons, periods=3)
-    school.rooms = [
-        Room("H1"),
-        Room("H2"),
-        Room("GYM"),
-        Room("SPORT", real_rooms=[["H1", "H2"], ["H2", "GYM"]]),
-    ]
-    school.invalidate()
+    school = sports_school(lessons, periods=3)
     with pytest.raises(Unsupported):
         EjectionSearch(hard_model(school))
     tm = TimetableModel(school, BuildOptions(require_all=False, soft=False, expand_combined=True))

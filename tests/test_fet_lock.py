@@ -137,6 +137,14 @@ def virtual_room_file(tmp_path) -> Path:
     return path
 
 
+def test_virtual_rooms_are_imported_as_combined_rooms(virtual_room_file):
+    school = import_fet(virtual_room_file)
+    assert school.room("Halls").real_rooms == [["R1", "R2"], ["R2", "R3"]]
+    assert school.room("R1").real_rooms == []
+    notes = school.meta["import_report"]["notes"]
+    assert any("1 virtual room(s) (Halls) imported as combined rooms" in n for n in notes)
+
+
 @pytest.mark.system
 def test_virtual_rooms_are_solved_locked_and_verified_by_fet(virtual_room_file, tmp_path):
     require_system("fet-cl", "fet")
@@ -178,3 +186,27 @@ def test_fet_rejects_real_rooms_taken_twice(virtual_room_file, tmp_path):
     locked = tmp_path / "broken.fet"
     locked.write_bytes(lock_fet(virtual_room_file.read_bytes(), school, broken))
     assert not run_fet(locked, 1).solved
+
+
+FIXED = """<ConstraintActivityPreferredRoom><Weight_Percentage>100</Weight_Percentage><Activity_Id>7</Activity_Id>
+<Room>Halls</Room><Number_of_Real_Rooms>2</Number_of_Real_Rooms><Real_Room>R3</Real_Room><Real_Room>R1</Real_Room>
+<Permanently_Locked>false</Permanently_Locked><Active>true</Active><Comments></Comments></ConstraintActivityPreferredRoom>
+</Space_Constraints_List>"""
+
+
+@pytest.mark.system
+def test_real_rooms_fixed_by_the_file_are_kept(virtual_room_file, tmp_path):
+    """A preferred virtual room naming its real rooms, in any order (R3 is only in the second set): the
+    activity takes exactly those, and fet-cl accepts the lock beside the file's own."""
+    require_system("fet-cl", "fet")
+    path = tmp_path / "fixed.fet"
+    path.write_text(virtual_room_file.read_text(encoding="utf-8").replace("</Space_Constraints_List>", FIXED))
+    school = import_fet(path)
+    assert school.lesson_by_id["7"].real_rooms == ["R3", "R1"]
+    timetable = solve(school, SolveOptions(time_limit=10, strict_balancing=False, stall_seconds=1))
+    assert timetable.complete and check(school, timetable).ok
+    assert next(p.real_rooms for p in timetable.placements if p.lesson == "7") == ["R1", "R3"]
+    locked = tmp_path / "locked.fet"
+    locked.write_bytes(lock_fet(path.read_bytes(), school, timetable))
+    run = run_fet(locked, 30)
+    assert run.solved, run.message

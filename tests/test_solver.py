@@ -843,6 +843,19 @@ def test_a_time_limit_spent_before_any_search_says_so():
     assert all("time limit" in u.reason for u in result.unplaced)
 
 
+def sports_school(lessons: list[Lesson], periods: int) -> School:
+    """``make_school`` with halls H1 and H2, a gym, and SPORT: one of the halls, and hall 2 or the gym."""
+    school = make_school(lessons, periods=periods)
+    school.rooms = [
+        Room("H1"),
+        Room("H2"),
+        Room("GYM"),
+        Room("SPORT", real_rooms=[["H1", "H2"], ["H2", "GYM"]]),
+    ]
+    school.invalidate()
+    return school
+
+
 def test_combined_rooms_give_each_block_different_real_rooms():
     """Sport takes hall 1 or 2, and hall 2 or the gym: two sports lessons at once would need four of
     the three real rooms, so they never meet; art in hall 1 at the same time leaves sport the others."""
@@ -851,14 +864,7 @@ def test_combined_rooms_give_each_block_different_real_rooms():
         L("sport-b", ["T2"], ["B"], [2], rooms=["SPORT"]),
         L("art", ["T3"], ["C"], [2], rooms=["H1"]),
     ]
-    school = make_school(lessons, periods=6)
-    school.rooms = [
-        Room("H1"),
-        Room("H2"),
-        Room("GYM"),
-        Room("SPORT", real_rooms=[["H1", "H2"], ["H2", "GYM"]]),
-    ]
-    school.invalidate()
+    school = sports_school(lessons, periods=6)
     tt, report = solved(school)
     assert tt.complete and report.ok
     for p in tt.placements:
@@ -924,3 +930,18 @@ def test_a_combined_room_of_identical_sets_takes_that_many_different_rooms():
     school.invalidate()
     tt, _ = solved(school, SolveOptions(time_limit=5, stall_seconds=1))
     assert len(tt.unplaced) == 1 and "room L1 or L2 or L3" in tt.unplaced[0].reason
+
+
+def test_a_lesson_with_fixed_real_rooms_takes_them():
+    lessons = [
+        L("a", ["T1"], ["A"], [1], rooms=["SPORT"], real_rooms=["GYM", "H1"]),
+        L("b", ["T2"], ["B"], [1], rooms=["SPORT"]),
+    ]
+    school = sports_school(lessons, periods=2)
+    tt, report = solved(school)
+    assert tt.complete and report.ok
+    assert next(p.real_rooms for p in tt.placements if p.lesson == "a") == ["H1", "GYM"]
+    # Other real rooms than its own are a hard violation, even when they fit the sets.
+    placed = next(p for p in tt.placements if p.lesson == "a")
+    placed.real_rooms = ["H2", "GYM"]
+    assert [v.rule for v in check(school, tt).hard] == ["real_rooms"]

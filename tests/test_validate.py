@@ -285,3 +285,18 @@ def test_combined_rooms_name_real_rooms_in_every_set():
         rooms=[Room("R1"), Room("LAB"), Room("R2"), Room("BOTH", real_rooms=[["R1", "R2"], ["LAB", "R2"]])],
     )
     assert [p for p in validate(school) if "room" in p.where] == []
+
+
+def test_fixed_real_rooms_are_one_of_each_set_of_the_lessons_one_combined_room():
+    rooms = [Room("R1"), Room("R2"), Room("LAB"), Room("BOTH", real_rooms=[["R1", "R2"], ["R2", "LAB"]])]
+    lessons = [
+        Lesson("ok", "MATH", ["T1"], ["7A"], [1], rooms=["BOTH"], real_rooms=["LAB", "R1"]),
+        Lesson("twice", "MATH", ["T1"], ["7A"], [1], rooms=["BOTH"], real_rooms=["R2", "R2"]),
+        Lesson("outside", "MATH", ["T1"], ["7A"], [1], rooms=["BOTH"], real_rooms=["LAB", "R2", "R1"]),
+        Lesson("plain", "SCI", ["T2"], ["7B"], [1], rooms=["R1"], real_rooms=["R1"]),
+    ]
+    problems = {p.where: str(p) for p in validate(replace(make_school(lessons), rooms=rooms))}
+    assert "lesson ok.real_rooms" not in problems
+    assert "list one room from each of: R1 or R2; R2 or LAB" in problems["lesson twice.real_rooms"]
+    assert "not one room from each set of BOTH" in problems["lesson outside.real_rooms"]
+    assert "only for a lesson in exactly one combined room" in problems["lesson plain.real_rooms"]

@@ -192,6 +192,7 @@ class LessonsPage(EntityTable):
         Column("blocks", "Blocks", "blocks", width=90),
         Column("min_days_apart", "Min days apart", "int", width=90),
         Column("rooms", "Rooms", "refs", ref=("rooms",), width=160),
+        Column("real_rooms", "Real rooms (in a combined room)", "refs", ref=("rooms",), width=160),
         Column("enabled", "Enabled", "bool", width=80),
         Column("pinned", "Pinned", "id", width=110),
         Column("tags", "Tags", "id", width=110),

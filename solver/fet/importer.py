@@ -130,6 +130,8 @@ class FetImporter:
         self.report = ImportReport(source=source, fet_version=root.get("version", ""))
         self.rules: list[Rule] = []
         self.room_wishes: dict[str, _Rooms] = defaultdict(_Rooms)
+        # Activity -> (virtual room, the real rooms a 100% preferred room gives it there).
+        self.fixed_real_rooms: dict[str, tuple[str, list[str]]] = {}
         self.pins: dict[str, Pin] = {}
 
     # ---- basic data ------------------------------------------------------------------------------
@@ -204,6 +206,13 @@ class FetImporter:
                     building=_text(room, "Building"),
                     real_rooms=sets,
                 )
+            )
+        combined = [r.id for r in rooms if r.real_rooms]
+        if combined:
+            shown = ", ".join(combined[:5]) + (", ..." if len(combined) > 5 else "")
+            self.report.note(
+                f"{len(combined)} virtual room(s) ({shown}) imported as combined rooms: a lesson in one "
+                "takes a different real room from each of its sets"
             )
         return rooms
 
@@ -326,6 +335,13 @@ class FetImporter:
                         )
                 rooms = sorted(allowed)
         pin = self.pins.get(a.id)
+        room, real = self.fixed_real_rooms.get(a.id, (None, []))
+        if real and rooms != [room]:
+            self.report.note(
+                f"activity {a.id}: its real rooms {', '.join(real)} are for room {room}, which is not its only "
+                "room; they were left out"
+            )
+            real = []
         return Lesson(
             id=a.id,
             subject=a.subject,
@@ -337,6 +353,7 @@ class FetImporter:
             pinned=[pin] if pin else [],
             enabled=a.active,
             tags=list(a.tags),
+            real_rooms=list(real),
         )
 
     def _fitting(self, a: _Activity, rooms: set[str]) -> set[str]:
@@ -754,7 +771,13 @@ class FetImporter:
 
     def _c_ActivityPreferredRoom(self, el, fet_type, weight, calendar):
         act = self._lesson_id(_text(el, "Activity_Id"))
-        self._wish([act], self._room_set([_text(el, "Room")]), weight, fet_type)
+        room = _text(el, "Room")
+        self._wish([act], self._room_set([room]), weight, fet_type)
+        # In a virtual room, FET 6 may name the real rooms too (only at 100%).
+        real = [(r.text or "").strip() for r in el.findall("Real_Room")]
+        if real and weight == HARD:
+            self._room_set(real)
+            self.fixed_real_rooms[act] = (room, real)
 
     def _c_ActivityPreferredRooms(self, el, fet_type, weight, calendar):
         act = self._lesson_id(_text(el, "Activity_Id"))
