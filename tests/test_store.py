@@ -551,3 +551,17 @@ def test_rule_parameters_that_list_ids_are_references(store, school_id):
     assert ("rules", "R-rooms", "params.rooms") in store.referrers(school_id, "rooms", "R1")
     store.delete(school_id, "rooms", "R1", cascade=True)
     assert store.get(school_id, "rules", "R-rooms")["params"] == {"rooms": ["R2"]}
+
+
+def test_a_combined_room_and_the_real_rooms_of_a_version_round_trip(store, school_id):
+    store.create(school_id, "rooms", {"id": "BOTH", "name": "Both rooms", "real_rooms": [["R1"], ["R2"]]})
+    store.update(school_id, "lessons", "L1", {"rooms": ["BOTH"], "real_rooms": ["R2", "R1"]})
+    school = store.load_school(school_id)
+    assert school.room("BOTH").real_rooms == [["R1"], ["R2"]]
+    assert school.lesson_by_id["L1"].real_rooms == ["R2", "R1"]
+    placed = Timetable(placements=[Placement("L1", 0, (0, 0), 1, "BOTH", ["R1", "R2"])], placed=1, total=5)
+    version = store.save_version(school_id, "combined", placed)
+    assert store.load_version(version).placements[0].real_rooms == ["R1", "R2"]
+    # A real room still named by a combined room and a lesson cannot go without a cascade.
+    with pytest.raises(ReferencedError, match="room 'BOTH' \\(real_rooms\\[0\\]\\)"):
+        store.delete(school_id, "rooms", "R1")
