@@ -100,7 +100,7 @@ def lock_fet(original: bytes, school: School, timetable: Timetable, source: str 
                 "\t<Weight_Percentage>100</Weight_Percentage>\n"
                 f"\t<Activity_Id>{escape(lesson.id)}</Activity_Id>\n"
                 f"\t<Room>{escape(p.room)}</Room>\n"
-                + real_rooms(p.real_rooms)
+                + _real_room_locks(p.real_rooms)
                 + "\t<Permanently_Locked>true</Permanently_Locked>\n"
                 "\t<Active>true</Active>\n"
                 "\t<Comments>locked by timetabler</Comments>\n"
@@ -112,7 +112,7 @@ def lock_fet(original: bytes, school: School, timetable: Timetable, source: str 
     return text.encode("utf-8")
 
 
-def real_rooms(names: list[str]) -> str:
+def _real_room_locks(names: list[str]) -> str:
     """The real rooms of a block in a virtual room, as FET 6 locks them (none: FET chooses)."""
     if not names:
         return ""
