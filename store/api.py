@@ -174,22 +174,18 @@ STUBS: dict[str, Callable[[str], object]] = {
 """Stand-ins for the items an item refers to, so that the engine checks the item on its own."""
 
 
-def _engine_problems(kind: str, item: dict, calendar: dict) -> list[Problem]:
-    """``solver.validate``'s problems with this one item (references are checked by the store)."""
-    school = school_from_dict({"name": "check", "calendar": calendar, kind: [item]})
+def _engine_problems(kind: str, item: dict, calendar: dict, rooms: list[dict] | None = None) -> list[Problem]:
+    """``solver.validate``'s problems with this one item (references are checked by the store). A lesson
+    with fixed real rooms is judged with its ``rooms`` as stored, since those depend on their sets."""
+    school = school_from_dict({"name": "check", "calendar": calendar, kind: [item], "rooms": rooms or []})
     for _, kinds, ref in outgoing(kind, item):
         items = getattr(school, kinds[0])
         if not any(x.id == ref for x in items):
             items.append(STUBS[kinds[0]](ref))
     school.invalidate()
     prefix = f"{KINDS[kind].singular} {item['id']}"
-    # A lesson's real rooms depend on its combined room's sets, which a stand-in does not have: the whole
-    # school's validation judges them.
     return [
-        p
-        for p in validate(school)
-        if (p.where == prefix or p.where.startswith((prefix + ".", prefix + " ")))
-        and p.where != f"{prefix}.real_rooms"
+        p for p in validate(school) if p.where == prefix or p.where.startswith((prefix + ".", prefix + " "))
     ]
 
 
@@ -206,7 +202,7 @@ def _format_problems(error: FormatError, labels: dict[str, str]) -> list[Problem
     return out
 
 
-def _canonical(kind: str, doc: Any, calendar: dict) -> dict:
+def _canonical(kind: str, doc: Any, calendar: dict, rooms: list[dict] | None = None) -> dict:
     """The item in solver.io's canonical JSON form (defaults filled in), or ValidationError."""
     if not isinstance(doc, dict):
         raise ValidationError(
@@ -222,7 +218,7 @@ def _canonical(kind: str, doc: Any, calendar: dict) -> dict:
     if not item["id"].strip():
         problems.append(Problem(f"{where}.id", "the id is empty", "give it an id"))
     elif kind in ("groups", "lessons", "rules"):
-        problems += _engine_problems(kind, item, calendar)
+        problems += _engine_problems(kind, item, calendar, rooms)
     if problems:
         raise ValidationError(problems)
     return item
@@ -704,6 +700,17 @@ class Store:
             if not any(ref in found.get(k, ()) for k in kinds)
         ]
 
+    def _combined_rooms(self, school_id: str, kind: str, doc: Any) -> list[dict]:
+        """For a lesson with fixed real rooms: its rooms as stored, with the real rooms of their sets as
+        plain rooms, so that the real rooms are judged against the sets."""
+        if kind != "lessons" or not isinstance(doc, dict) or not doc.get("real_rooms"):
+            return []
+        ids = doc.get("rooms") or []
+        ids = [ids] if isinstance(ids, str) else [x for x in ids if isinstance(x, str)]
+        rooms = [_public(d) for d in self.db.rooms.find({"school": school_id, "id": {"$in": ids}})]
+        real = {r for d in rooms for names in d.get("real_rooms", []) for r in names} - set(ids)
+        return rooms + [{"id": r} for r in sorted(real)]
+
     def create(self, school_id: str, kind: str, doc: dict) -> dict:
         """Add an item; returns it in canonical form. ValidationError names every field at fault."""
         kind = self._kind(kind)
@@ -711,7 +718,7 @@ class Store:
 
         def run(attempt: int) -> dict:
             school = self._school(school_id)
-            item = _canonical(kind, doc, school["calendar"])
+            item = _canonical(kind, doc, school["calendar"], self._combined_rooms(school_id, kind, doc))
             if attempt and self.db[kind].find_one({"_id": object_id}):
                 return item
             problems = self._check_unique(school_id, kind, item) + self._missing_refs(school_id, kind, item)
@@ -760,7 +767,12 @@ class Store:
                     ]
                 )
             merged = {**_public(current), **changes}
-            item = _canonical(kind, merged, self._school(school_id)["calendar"])
+            item = _canonical(
+                kind,
+                merged,
+                self._school(school_id)["calendar"],
+                self._combined_rooms(school_id, kind, merged),
+            )
             problems = self._check_unique(school_id, kind, item, own=current["_id"])
             problems += self._missing_refs(school_id, kind, item)
             if problems:

@@ -127,12 +127,10 @@ def test_a_combined_room_lists_sets_of_real_rooms_by_name(app):
     assert lessons.edit(lesson, "rooms", [page.table.value.loc[combined, "name"]])
     assert lessons.edit(lesson, "real_rooms", [page.table.value.loc[third, "name"], names[0]])
     assert app.store.get(app.school, "lessons", lesson)["real_rooms"] == [third, first]
-    # Real rooms that do not fit the sets are judged with the whole school, as the Overview shows it.
-    assert lessons.edit(lesson, "real_rooms", [names[0]])
-    problems = validate(app.store.load_school(app.school))
-    assert any(
-        p.where == f"lesson {lesson}.real_rooms" and "not one room from each set" in str(p) for p in problems
-    )
+    # Real rooms that do not fit the sets are refused, with the sets to pick from.
+    assert not lessons.edit(lesson, "real_rooms", [names[0]])
+    assert "not one room from each set" in errors(app)[-1] and "list one room from each of" in errors(app)[-1]
+    assert app.store.get(app.school, "lessons", lesson)["real_rooms"] == [third, first]
     assert third in page.table.value.index
     # Deleting a room a lesson takes as a real room clears the lesson's real rooms.
     assert lessons.edit(lesson, "real_rooms", [names[0], page.table.value.loc[third, "name"]])
