@@ -362,9 +362,10 @@ class TimetableModel:
             }
             room_res = {(room, pool): self.room_of(room, pool) for room, pool in choices}
             # A lesson whose real rooms are fixed takes them: one set each.
-            fixed = [[r] for r in self.fixed_real_rooms(lesson)]
+            own = self.fixed_real_rooms(lesson)
+            fixed = [[r] for r in own]
             combinations = {
-                room: [tuple(lesson.real_rooms)] if fixed and ways[room] is not None else ways[room]
+                room: [tuple(own)] if own and ways[room] is not None else ways[room]
                 for room, _ in choices
                 if room in ways
             }

@@ -35,7 +35,7 @@ from dataclasses import dataclass, replace
 from ortools.sat.python import cp_model
 
 from .checker import check
-from .domain import HARD, Placement, School, Slot, Timetable, Unplaced
+from .domain import HARD, Lesson, Placement, School, Slot, Timetable, Unplaced
 from .eject import EjectionSearch, Unsupported
 from .io import Problem
 from .model import BlockVars, BuildOptions, BuildStopped, Option, TimetableModel
@@ -1058,8 +1058,8 @@ def explain(
     for lesson in tm.lessons:
         for res in tm.resources_of(lesson):
             demand[res] += lesson.periods
-        if len(lesson.rooms) == 1 and lesson.rooms[0] not in tm.combined:
-            demand[("room", lesson.rooms[0])] += lesson.periods
+        for res in _only_room(tm, lesson):
+            demand[res] += lesson.periods
     busy: dict[tuple[str, str], set] = {}
     pool_use: Counter = Counter()
     for p in placements:
@@ -1082,11 +1082,7 @@ def explain(
     for block in unplaced:
         lesson = block.lesson
         people = tm.resources_of(lesson)
-        rooms = (
-            [("room", lesson.rooms[0])]
-            if len(lesson.rooms) == 1 and lesson.rooms[0] not in tm.combined
-            else []
-        )
+        rooms = _only_room(tm, lesson)
         over = []
         for res in people + rooms:
             available = len(teaching - tm.forbidden.get(res, set()))
@@ -1129,6 +1125,14 @@ def explain(
 def _rooms_of(tm: TimetableModel, opt: Option) -> list[tuple[str, str]]:
     res = tm.room_resource(opt)
     return [res] if res else []
+
+
+def _only_room(tm: TimetableModel, lesson: Lesson) -> list[tuple[str, str]]:
+    """The one room a lesson must use, as a resource; none for several rooms or a combined room (its
+    real rooms are what it takes)."""
+    return (
+        [("room", lesson.rooms[0])] if len(lesson.rooms) == 1 and lesson.rooms[0] not in tm.combined else []
+    )
 
 
 def _real_rooms_taken(tm: TimetableModel, opt: Option, cells: tuple, busy: dict) -> list[tuple[str, str]]:
