@@ -147,6 +147,26 @@ def _place(tm):
     return {b.key: next(o for o in b.options if o.slot == where[b.lesson.id]) for b in tm.blocks}
 
 
+def test_relax_and_repair_hands_on_its_nearest_partial_placement_when_none_is_complete(monkeypatch):
+    """When no attempt places every block, the partial placement with the fewest periods left is what the
+    engine starts its fallback from, not nothing."""
+    s = _gap_school()
+    # T1 may teach only in Monday's first period: one of its four lessons fits, the rest cannot.
+    days, periods = len(s.calendar.days), len(s.calendar.periods)
+    shut = [(d, p) for d in range(days) for p in range(periods) if (d, p) != (0, 0)]
+    s = dataclasses.replace(
+        s, rules=[*s.rules, Rule("shut", "unavailable", "teacher", "T1", params={"slots": shut})]
+    )
+    monkeypatch.setattr(relax, "RESTART_AFTER", 100.0)
+    warm = relax.relax_and_repair(s, 10)
+    assert warm.timetable is None
+    assert warm.closest, warm.steps
+    lessons = {lesson for lesson, _ in warm.closest}
+    assert lessons >= {"4", "5", "6", "7", "8"}
+    assert len(lessons & {"1", "2", "3", "9"}) <= 1
+    assert all(start == (0, 0) for (lesson, _), (start, _) in warm.closest.items() if lesson in "1239")
+
+
 def test_gap_excess_counts_gaps_as_fet_does():
     s = _gap_school()
     tm = TimetableModel(s, BuildOptions(require_all=True))
