@@ -148,9 +148,9 @@ class EjectionSearch:
                 by_room[(o.room, o.pool, o.real_rooms)].setdefault(o.slot, k)
             self.twin.append([by_room[(o.room, o.pool, o.real_rooms)] for o in b.options])
         self.starts = [list(dict.fromkeys(slots)) for slots in self.slots]
+        """The distinct starts of each block's options, in their order (for Kempe chains)."""
         self.one_period = [len(m) == 1 and blocks[m[0]].length == 1 for m in self.units]
         """Whether each unit is one block of one period, the only kind a Kempe chain moves."""
-        """The distinct starts of each block's options, in their order (for Kempe chains)."""
         self._reset()
         self.option_index = [{id(o): j for j, o in enumerate(b.options)} for b in blocks]
         self.allowed_set = [set(a) for a in self.allowed]
@@ -318,31 +318,37 @@ class EjectionSearch:
                     best = (j, out)
         return ({i: best[0]}, best[1]) if best is not None else None
 
+    def _put(self, i: int, j: int) -> None:
+        """Block ``i`` takes its option ``j``."""
+        self.chosen[i] = j
+        self.slot_of[i] = self.slots[i][j]
+        holders, occupant, unit = self.holders, self.occupant, self.unit_of[i]
+        for cid in self.opt_cons[i][j]:
+            holders[cid].append(i)
+        for cid in self.single[i][j]:
+            occupant[cid] = unit
+
+    def _lift(self, i: int) -> None:
+        """Block ``i`` (placed) leaves its option."""
+        j = self.chosen[i]
+        holders, occupant, nobody = self.holders, self.occupant, self.nobody
+        for cid in self.opt_cons[i][j]:
+            holders[cid].remove(i)
+        for cid in self.single[i][j]:
+            occupant[cid] = nobody
+        self.chosen[i] = self.slot_of[i] = None
+
     def _take(self, assigned: dict[int, int]) -> None:
-        holders, occupant = self.holders, self.occupant
         for i, j in assigned.items():
-            self.chosen[i] = j
-            self.slot_of[i] = self.slots[i][j]
-            for cid in self.opt_cons[i][j]:
-                holders[cid].append(i)
-            unit = self.unit_of[i]
-            for cid in self.single[i][j]:
-                occupant[cid] = unit
+            self._put(i, j)
 
     def _remove(self, unit: int, tabu: bool = True) -> None:
         head = self.units[unit][0]
         if tabu and self.chosen[head] is not None:
             self.tabu[(unit, self.chosen[head])] = self.steps + TABU_STEPS
         for i in self.units[unit]:
-            j = self.chosen[i]
-            if j is None:
-                continue
-            for cid in self.opt_cons[i][j]:
-                self.holders[cid].remove(i)
-            for cid in self.single[i][j]:
-                self.occupant[cid] = self.nobody
-            self.chosen[i] = None
-            self.slot_of[i] = None
+            if self.chosen[i] is not None:
+                self._lift(i)
 
     def _swap(self, unit: int, there: tuple[int, int]) -> bool:
         """Move ``unit`` (one single period) to the start ``there``, and whatever it then clashes with at
@@ -350,7 +356,7 @@ class EjectionSearch:
         Whether it could.
 
         The search's most frequent step (German-100_and_0's step 1: nine chains tried a move, nine in ten
-        of them failing), so it reads its lists once and moves the blocks itself."""
+        of them failing), so it reads its lists once and moves blocks, not units."""
         units, chosen, slot_of, one_period = self.units, self.chosen, self.slot_of, self.one_period
         holders, capacity, unit_of, opt_cons = self.holders, self.capacity, self.unit_of, self.opt_cons
         twin, allowed, size = self.twin, self.allowed_set, self.kempe_size
@@ -380,31 +386,20 @@ class EjectionSearch:
                         # A longer block over that start, or another block of the lesson on that day:
                         # half and two fifths of the chains that fail on GYR.
                         return False
-        old = {w: {i: chosen[i]} for w, (i, _) in moves.items()}
-        single, slots, occupant, nobody = self.single, self.slots, self.occupant, self.nobody
-        for i, _ in moves.values():
-            j = chosen[i]
-            for cid in opt_cons[i][j]:
-                holders[cid].remove(i)
-            for cid in single[i][j]:
-                occupant[cid] = nobody
-            chosen[i] = slot_of[i] = None
+        old = [(i, chosen[i]) for i, _ in moves.values()]
+        for i, _ in old:
+            self._lift(i)
         done = []
-        for w, (i, k) in moves.items():
+        for i, k in moves.values():
             for cid in opt_cons[i][k]:
                 if len(holders[cid]) >= capacity[cid]:
                     for d in done:
-                        self._remove(d, tabu=False)
-                    for was in old.values():
-                        self._take(was)
+                        self._lift(d)
+                    for was in old:
+                        self._put(*was)
                     return False
-            chosen[i] = k
-            slot_of[i] = slots[i][k]
-            for cid in opt_cons[i][k]:
-                holders[cid].append(i)
-            for cid in single[i][k]:
-                occupant[cid] = w
-            done.append(w)
+            self._put(i, k)
+            done.append(i)
         return True
 
     def _make_room(self, unit: int, assigned: dict[int, int], out: set[int]) -> bool:

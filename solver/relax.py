@@ -472,6 +472,14 @@ def complete_timetable(tm: TimetableModel, chosen: dict[tuple[str, int], Option]
     return Timetable(placements=tm.placements(pairs), placed=total, total=total, status="warm start")
 
 
+def starts_and_rooms(
+    tm: TimetableModel, chosen: dict[tuple[str, int], Option]
+) -> dict[tuple[str, int], tuple]:
+    """A placement (block -> option) as ``WarmStart.closest`` holds it: block -> (start, room name)."""
+    placements = complete_timetable(tm, chosen, len(chosen)).placements
+    return {(p.lesson, p.block): (p.slot, p.room) for p in placements}
+
+
 def day_gaps(tm: TimetableModel, rules: list, chosen: dict[tuple[str, int], Option]) -> dict:
     """(resource, day) -> gaps in the placement ``chosen`` (block -> option), for every resource ``rules``
     cover that has any.
@@ -1022,8 +1030,7 @@ def place_everything(
         False,
     )
     if left and chosen and partial is not None:
-        pairs = [(tm.block_by_key[key], opt) for key, opt in chosen.items()]
-        partial.append((left, {(p.lesson, p.block): (p.slot, p.room) for p in tm.placements(pairs)}))
+        partial.append((left, starts_and_rooms(tm, chosen)))
     return (tm, chosen) if not left else None
 
 
@@ -1134,8 +1141,7 @@ def relax_and_repair(
         if not left:
             return WarmStart(complete_timetable(second, chosen, total), seconds, steps)
         if closest is None or left < closest[0]:
-            placements = complete_timetable(second, chosen, total).placements
-            closest = (left, {(p.lesson, p.block): (p.slot, p.room) for p in placements})
+            closest = (left, starts_and_rooms(second, chosen))
         if no_time_to_restart():
             return WarmStart(None, seconds, steps, closest[1])
         attempt += 1
