@@ -44,3 +44,41 @@ def test_a_list_naming_a_missing_file_ends_the_run_naming_the_file(fet_compare, 
     with pytest.raises(SystemExit) as stop:
         fet_compare.read_list(listed)
     assert "Nowhere/x.fet" in str(stop.value) and "Fix or remove" in str(stop.value)
+
+
+@pytest.fixture
+def gap_repair_bench():
+    spec = importlib.util.spec_from_file_location("gap_repair_bench", ROOT / "bench" / "gap_repair_bench.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_gap_repair_bench_names_a_missing_file_and_where_it_looked(gap_repair_bench, tmp_path):
+    with pytest.raises(SystemExit) as stop:
+        gap_repair_bench.main([str(tmp_path / "nowhere.fet")])
+    assert "nowhere.fet" in str(stop.value) and "relative to" in str(stop.value)
+
+
+def test_the_gap_repair_bench_says_when_a_school_has_no_gap_rule(gap_repair_bench):
+    with pytest.raises(SystemExit) as stop:
+        gap_repair_bench.main([str(ROOT / "tests" / "data" / "fet" / "tiny.fet")])
+    assert "tiny.fet has no hard gap rule" in str(stop.value)
+
+
+def test_the_gap_repair_bench_times_the_repair_from_each_placement(gap_repair_bench, tmp_path, capsys):
+    tiny = (ROOT / "tests" / "data" / "fet" / "tiny.fet").read_text(encoding="utf-8")
+    rule = (
+        "<ConstraintTeachersMaxGapsPerWeek><Weight_Percentage>100</Weight_Percentage>"
+        "<Max_Gaps>0</Max_Gaps><Active>true</Active><Comments></Comments></ConstraintTeachersMaxGapsPerWeek>"
+    )
+    school = tmp_path / "gaps.fet"
+    school.write_text(
+        tiny.replace("<Time_Constraints_List>", "<Time_Constraints_List>\n" + rule, 1), encoding="utf-8"
+    )
+    gap_repair_bench.main([str(school), "--placements", "2", "--runs", "2", "--limit", "10"])
+    out = capsys.readouterr().out
+    assert "gaps.fet: 1 hard gap rule(s)" in out
+    rows = [line for line in out.splitlines() if line.startswith(("| 0 ", "| 1 "))]
+    assert len(rows) == 2
+    assert "4 of 4 within 10 s" in out
