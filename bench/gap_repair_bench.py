@@ -15,7 +15,6 @@ at the limit count as slower than any other in the median.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import statistics
 import sys
 import time
@@ -25,8 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from solver.fet import FetError, import_fet
-from solver.model import HARD, BuildOptions, TimetableModel
-from solver.relax import STRUCTURAL, GapRepair, gap_excess, gaps_as_soft, place_everything
+from solver.model import HARD
+from solver.relax import STRUCTURAL, GapRepair, gap_excess, gap_repair_model, place_everything
 
 EXAMPLES = Path("/usr/share/doc/fet-data/examples/FET-5-official")
 
@@ -47,14 +46,8 @@ def placements(school, hard: list, count: int, limit: float, workers: int):
         if found is None:
             print(f"step 1, seed {seed}: no placement of every block in {limit:.0f} s")
             continue
-        tm, chosen = found
-        if not tm.options.require_all:
-            if second is None:
-                second = TimetableModel(
-                    dataclasses.replace(school, rules=gaps_as_soft(hard)), BuildOptions(require_all=True)
-                )
-            tm, chosen = second, second.same_options(chosen)
-        yield seed, seconds, tm, chosen
+        second, chosen = gap_repair_model(school, hard, *found, second)
+        yield seed, seconds, second, chosen
 
 
 def main(argv: list[str] | None = None) -> None:

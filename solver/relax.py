@@ -1034,6 +1034,30 @@ def place_everything(
     return (tm, chosen) if not left else None
 
 
+def gap_repair_model(
+    school: School,
+    hard: list,
+    first: TimetableModel,
+    placed: dict,
+    built: TimetableModel | None = None,
+    stop: Callable[[], bool] | None = None,
+) -> tuple[TimetableModel, dict]:
+    """The model the gap repair works in, and step 1's placement (``first``'s ``placed``) in it.
+
+    Step 1's own model when it holds the gap rules as soft rules already. Building another took 0.7-1.3 s
+    on Oradea; steps 1 and 2, seeds 1-12 interleaved: medians 6.5 s against 8.1 s (seed 0 alone, ten runs
+    each: 6.55 s against 6.37 s). Otherwise ``built`` when given (one from an earlier attempt), else a new
+    one; both models have the same blocks and options (rooms and pools do not depend on the gap rules).
+    """
+    if first.options.require_all:
+        return first, placed
+    if built is None:
+        built = TimetableModel(
+            dataclasses.replace(school, rules=gaps_as_soft(hard)), BuildOptions(require_all=True, stop=stop)
+        )
+    return built, built.same_options(placed)
+
+
 def relax_and_repair(
     school: School,
     time_limit: float,
@@ -1109,23 +1133,10 @@ def relax_and_repair(
         first, placed = found
         if not structural:
             return WarmStart(complete_timetable(first, placed, total), time.monotonic() - start, steps)
-        if first.options.require_all:
-            # Step 1's model holds the gap rules as soft rules already. Building another took 0.7-1.3 s
-            # on Oradea; steps 1 and 2, seeds 1-12 interleaved: medians 6.5 s against 8.1 s (seed 0
-            # alone, ten runs each: 6.55 s against 6.37 s).
-            second, chosen = first, placed
-        else:
-            if second is None:
-                try:
-                    second = TimetableModel(
-                        dataclasses.replace(school, rules=gaps_as_soft(hard)),
-                        BuildOptions(require_all=True, stop=stop_at(deadline, cancel)),
-                    )
-                except BuildStopped:
-                    return stopped()
-            # Both models have the same blocks and options (rooms and pools do not depend on the gap
-            # rules).
-            chosen = second.same_options(placed)
+        try:
+            second, chosen = gap_repair_model(school, hard, first, placed, second, stop_at(deadline, cancel))
+        except BuildStopped:
+            return stopped()
         if report is not None:
             report("repairing the gap rules", True)
         repair = GapRepair(second, structural, workers, seed=attempt)
