@@ -229,6 +229,9 @@ class _Solver:
         self._ejection: EjectionSearch | bool | None = None
         """The ejection search once built (``ejection``); False where the school's hard rules are not all
         read by it."""
+        self.evaluate_seconds = 0.0
+        """The longest full solution of a timetable so far (``evaluate``): searches that end with one
+        leave that much time for it."""
 
     # ------------------------------------------------------------------ helpers
 
@@ -236,6 +239,12 @@ class _Solver:
         """Seconds left for searching; a margin is kept to read and check the result."""
         margin = min(1.0, 0.03 * self.options.time_limit)
         return max(0.0, self.deadline - margin - time.monotonic())
+
+    def time_to_search(self) -> bool:
+        """Whether a soft search still fits: more time left than the full solution of its result took
+        (``evaluate_seconds``). MHS_Covid_Final given 15 s ended at 16.1 s: a search started with 0.3 s
+        left, and 0.8 s of its full solution came after."""
+        return self.remaining() > max(0.05, self.evaluate_seconds)
 
     def elapsed(self) -> float:
         return time.monotonic() - self.start
@@ -438,7 +447,11 @@ class _Solver:
             # million options, 20 s a model); another model and a search now would only run over it.
             return self.nothing_placed()
         balancing = self.fallback_balancing
+        began = time.monotonic()
         tm = self.build(require_all=False, balancing=balancing, soft_minimums=True)
+        # The full solution of the timetable in the end (``evaluate``) takes about as long as the model's
+        # build: the searches leave that much time for it.
+        reserve = max(time.monotonic() - began, self.evaluate_seconds)
         literals = [(b.length, b.placed) for b in tm.blocks]
         self.emit("partial", 0, message="placing as many periods as possible", force=True)
         status, values = (cp_model.UNKNOWN, None)
@@ -455,7 +468,7 @@ class _Solver:
                 return self.timetable(tm, None, "partial", "cancelled" if self.cancelled() else "no solution")
             chosen = {b.key: o for b, o in tm.chosen(values)}
         if status != cp_model.OPTIMAL and len(chosen) < len(tm.blocks) and not self.options.deterministic:
-            chosen = self.place_rest(tm, chosen)
+            chosen = self.place_rest(tm, chosen, reserve)
         completed = len(chosen) == len(tm.blocks)
         found = {key: (o.slot, o.room, o.pool) for key, o in chosen.items()}
         if completed:
@@ -605,16 +618,18 @@ class _Solver:
         # Optimal here is only the best choice of blocks to keep: the others may still fit elsewhere.
         return (cp_model.FEASIBLE if values is not None else status), values
 
-    def place_rest(self, tm: TimetableModel, chosen: dict) -> dict:
+    def place_rest(self, tm: TimetableModel, chosen: dict, reserve: float = 0.0) -> dict:
         """Place the blocks left out by neighbourhood searches (``solver.relax.PlacementRepair``), for
-        most of the time left: on GYR, FET's largest example, CP-SAT alone stalls far short of full, and
-        these searches place about half of what the ejection search leaves (18 of 1,965 periods left
-        after it, 9 after them 22 s later, 7 after 140 s more). The ejection search, started again from
-        their placement, does not come back as low (from 8 left, 36-54 in 80 s)."""
+        most of the time left but ``reserve`` seconds: on GYR, FET's largest example, CP-SAT alone stalls
+        far short of full, and these searches place about half of what the ejection search leaves (18
+        of 1,965 periods left after it, 9 after them 22 s later, 7 after 140 s more). The ejection
+        search, started again from their placement, does not come back as low (from 8 left, 36-54 in
+        80 s). Without the reserve, Shipena given 15 s ended at 16.2 s: 1.1 s of the full solution of
+        its partial timetable came after these searches had used 80% of the time left."""
         placed = sum(tm.block_by_key[key].length for key in chosen)
         self.emit("partial", placed, message="placing the rest by neighbourhood searches", force=True)
         repair = PlacementRepair(tm, self.options.workers, self.options.seed)
-        deadline = time.monotonic() + self.remaining() * 0.8
+        deadline = time.monotonic() + max(self.remaining() - reserve, 0.0) * 0.8
 
         def report(line: str, left: int) -> None:
             self.emit("partial", self.total - left, message=line, force=True)
@@ -637,7 +652,7 @@ class _Solver:
         status = cp_model.UNKNOWN
         self.placed = sum(b.length for b in tm.blocks if b.key in found)
         values = self.evaluate(tm, found)
-        if values is not None and tm.penalties and not self.cancelled() and self.remaining() > 0.05:
+        if values is not None and tm.penalties and not self.cancelled() and self.time_to_search():
             tm.minimize_soft()
             title = f"optimise ({phase})"
             variables = len(tm.model.proto.variables)
@@ -652,7 +667,7 @@ class _Solver:
             ours = not self.options.deterministic
             if not ours or variables <= SMALL_SOFT_MODEL:
                 status, values = self.soft_search(tm, values, title, FIRST_SOFT_SEARCH if ours else None)
-            while ours and status != cp_model.OPTIMAL and not self.cancelled() and self.remaining() > 0.05:
+            while ours and status != cp_model.OPTIMAL and not self.cancelled() and self.time_to_search():
                 before = tm.soft_score(values)
                 values = self.soft_repair(tm, values, phase)
                 status, values = self.soft_search(tm, values, title)
@@ -686,7 +701,7 @@ class _Solver:
         share of the time left, before CP-SAT's own search takes over: the full solution of the best.
         When they stall for ``stall_seconds``, the soft rules the timetable still breaks are tried as
         hard rules (``keep_broken_rules``)."""
-        deadline = time.monotonic() + self.remaining() * SOFT_REPAIR_SHARE
+        deadline = time.monotonic() + max(self.remaining() - self.evaluate_seconds, 0.0) * SOFT_REPAIR_SHARE
         label = f"optimise ({phase})"
 
         def report(line: str, score: int) -> None:
@@ -784,7 +799,10 @@ class _Solver:
         solver.parameters.num_workers = 1
         solver.parameters.catch_sigint_signal = False
         solver.parameters.max_time_in_seconds = min(60.0, max(self.remaining(), 10.0))
-        if solver.solve(tm.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        began = time.monotonic()
+        status = solver.solve(tm.model)
+        self.evaluate_seconds = max(self.evaluate_seconds, time.monotonic() - began)
+        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return list(solver.response_proto.solution)
         return None
 

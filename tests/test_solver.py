@@ -945,3 +945,15 @@ def test_a_lesson_with_fixed_real_rooms_takes_them():
     placed = next(p for p in tt.placements if p.lesson == "a")
     placed.real_rooms = ["H2", "GYM"]
     assert [v.rule for v in check(school, tt).hard] == ["real_rooms"]
+
+
+def test_searches_leave_time_for_the_full_solution_of_their_result():
+    school = make_school([L("a", ["T1"], ["A"]), L("b", ["T1"], ["B"])])
+    engine = _Solver(school, SolveOptions(time_limit=20), None, None)
+    assert engine.evaluate_seconds == 0 and engine.time_to_search()
+    tm = TimetableModel(school, BuildOptions(soft=False))
+    values = engine.evaluate(tm, {})
+    assert values is not None and engine.evaluate_seconds > 0
+    # Once a full solution took longer than the time left, no soft search starts.
+    engine.evaluate_seconds = engine.remaining() + 1
+    assert not engine.time_to_search()
