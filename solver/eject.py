@@ -7,6 +7,8 @@ without code of its own here:
 - ``at_most_one`` over option literals: clashes of people and rooms, min-days windows, lessons that
   must not overlap;
 - a sum of option literals at most ``k``: room pools, and options ruled out (``k = 0``);
+- a weighted sum of option literals at most ``k``: counts of periods (periods per day, periods in a
+  row), where a double lesson takes two places;
 - an equality of two blocks' option sums: blocks that start at the same time or on the same day. Such
   blocks form a *unit*, placed and pushed out together.
 
@@ -14,7 +16,7 @@ Before pushing a block out, the search tries to move it to another start in a Ke
 the other start, whatever it then clashes with there takes its start, and so on, so that nothing is
 left out (the classic move of exam timetabling).
 
-A model with any other hard constraint (gap counts, daily limits, ...) is refused (``Unsupported``):
+A model with any other hard constraint (gap counts, days per week, ...) is refused (``Unsupported``):
 CP-SAT's own searches handle those schools. Where it runs, it gives CP-SAT's neighbourhood searches
 (``PlacementRepair``) a placement with few blocks left, at a few thousand moves a second. On GYR, FET's
 largest example, 15-26 of 1,965 periods were left after 30 s (seeds 0-3); CP-SAT's search for the most
@@ -101,9 +103,12 @@ class EjectionSearch:
             for j, o in enumerate(b.options):
                 owner[o.var.index] = (i, j)
         placed = {b.placed.index for b in blocks if b.placed is not None}
-        # opt_cons[i][j]: ids of the capacity constraints option j of block i takes part in.
+        # opt_cons[i][j]: ids of the capacity constraints option j of block i takes part in, each as
+        # many times as the places it takes there (a double lesson in a count of periods: twice).
         self.opt_cons: list[list[list[int]]] = [[[] for _ in b.options] for b in blocks]
         self.capacity: list[int] = []
+        self.weighted = False
+        """Whether an option takes more than one place in a constraint (see ``opt_cons``)."""
         # Option literal -> its list in ``opt_cons``.
         self.cons_of = {v: self.opt_cons[i][j] for v, (i, j) in owner.items()}
         banned: set[tuple[int, int]] = set()
@@ -132,11 +137,18 @@ class EjectionSearch:
                     continue  # a block's own placement
                 if any(v < 0 or v not in owner for v in refs):
                     raise Unsupported("a linear constraint over other variables than placements")
-                if len(domain) == 2 and set(coeffs) == {1} and domain[0] <= 0:
-                    if domain[1] <= 0:
-                        banned.update(owner[v] for v in refs)
-                    elif domain[1] < len(refs):
-                        self._add_capacity(refs, domain[1])
+                if not refs and any(lo <= 0 <= hi for lo, hi in zip(domain[::2], domain[1::2])):
+                    continue  # nothing to count, and nothing broken
+                if len(domain) == 2 and coeffs and min(coeffs) > 0 and domain[0] <= 0:
+                    # A count: at most ``domain[1]`` places, each option taking its coefficient's worth.
+                    weights: dict[int, int] = defaultdict(int)
+                    for v, c in zip(refs, coeffs):
+                        weights[v] += c
+                    cap = domain[1]
+                    banned.update(owner[v] for v, c in weights.items() if c > cap)
+                    weights = {v: c for v, c in weights.items() if c <= cap}
+                    if sum(weights.values()) > cap:
+                        self._add_capacity(list(weights), cap, list(weights.values()))
                 elif domain == [0, 0] and set(coeffs) == {1, -1}:
                     plus = {owner[v] for v, c in zip(refs, coeffs) if c == 1}
                     minus = {owner[v] for v, c in zip(refs, coeffs) if c == -1}
@@ -163,10 +175,12 @@ class EjectionSearch:
         if all(k == 1 for k in cap):
             # No pool: every option's constraints are capacity-one (the lists are only read from here).
             self.single = self.opt_cons
-            self.multi = [[[]] * len(block) for block in self.opt_cons]
+            self.multi = [[()] * len(block) for block in self.opt_cons]
         else:
             self.single = [[[c for c in cons if cap[c] == 1] for cons in block] for block in self.opt_cons]
-            self.multi = [[[c for c in cons if cap[c] != 1] for cons in block] for block in self.opt_cons]
+            self.multi = [
+                [self._needs([c for c in cons if cap[c] != 1]) for cons in block] for block in self.opt_cons
+            ]
         self.slots = [[o.slot for o in b.options] for b in blocks]
         # twin[i][j]: start -> the option of block i in the same room or pool as option j.
         self.twin: list[list[dict[tuple[int, int], int]]] = []
@@ -177,8 +191,14 @@ class EjectionSearch:
             self.twin.append([by_room[(o.room, o.pool, o.real_rooms)] for o in b.options])
         self.starts = [list(dict.fromkeys(slots)) for slots in self.slots]
         """The distinct starts of each block's options, in their order (for Kempe chains)."""
-        self.one_period = [len(m) == 1 and blocks[m[0]].length == 1 for m in self.units]
-        """Whether each unit is one block of one period, the only kind a Kempe chain moves."""
+        self.one_period = [
+            len(m) == 1
+            and blocks[m[0]].length == 1
+            and not any(self._heavy(m[0], j) for j in self.allowed[m[0]])
+            for m in self.units
+        ]
+        """Whether each unit is one block of one period, taking one place in each of its constraints: the
+        only kind a Kempe chain moves."""
         self._reset()
         self.option_index = [{id(o): j for j, o in enumerate(b.options)} for b in blocks]
         self.allowed_set = [set(a) for a in self.allowed]
@@ -207,8 +227,9 @@ class EjectionSearch:
     def _one_block(refs: list[int], owner: dict) -> bool:
         return all(v >= 0 and v in owner for v in refs) and len({owner[v][0] for v in refs}) == 1
 
-    def _add_capacity(self, literals: list[int], cap: int) -> None:
-        """A capacity constraint: at most ``cap`` of these option literals."""
+    def _add_capacity(self, literals: list[int], cap: int, weights: list[int] | None = None) -> None:
+        """A capacity constraint: at most ``cap`` places, taken by these option literals, one each or
+        their ``weights``."""
         try:
             lists = [self.cons_of[v] for v in literals]
         except KeyError:
@@ -216,8 +237,13 @@ class EjectionSearch:
             raise Unsupported("a clash over other variables than placements") from None
         cid = len(self.capacity)
         self.capacity.append(cap)
-        for cons in lists:
-            cons.append(cid)
+        if weights is None:
+            for cons in lists:
+                cons.append(cid)
+            return
+        for cons, w in zip(lists, weights):
+            cons.extend([cid] * w)
+            self.weighted = self.weighted or w > 1
 
     def _units(self, links: list[tuple[int, set[int], int, set[int]]]) -> None:
         """Blocks joined by equalities form units; ``need[i]``: for each linked block k, the option sets
@@ -256,12 +282,31 @@ class EjectionSearch:
                 options = [j for j in options if (j in si) == inside]
         return options
 
-    def _push_out(self, cid: int, extra: int, out: set[int]) -> int:
-        """Add to ``out`` the units that must leave constraint ``cid`` for one more place in it, when the
-        unit being placed takes ``extra`` places there already; the least troubled leave first (a
-        pool of several rooms). Returns what they cost."""
+    def _needs(self, cons: list[int]) -> tuple[tuple[int, int], ...]:
+        """(constraint id, places taken there) of an option's constraints ``cons`` (see ``opt_cons``)."""
+        needs: dict[int, int] = {}
+        for cid in cons:
+            needs[cid] = needs.get(cid, 0) + 1
+        return tuple(needs.items())
+
+    def _heavy(self, i: int, j: int) -> bool:
+        """Whether option ``j`` of block ``i`` takes more than one place in a constraint."""
+        cons = self.opt_cons[i][j]
+        return self.weighted and len(set(cons)) < len(cons)
+
+    def _free(self, i: int, j: int) -> bool:
+        """Whether option ``j`` of block ``i`` fits without pushing anyone out."""
+        holders, capacity = self.holders, self.capacity
+        if not self.weighted:
+            return all(len(holders[cid]) < capacity[cid] for cid in self.opt_cons[i][j])
+        return all(len(holders[cid]) + n <= capacity[cid] for cid, n in self._needs(self.opt_cons[i][j]))
+
+    def _push_out(self, cid: int, extra: int, out: set[int], need: int = 1) -> int:
+        """Add to ``out`` the units that must leave constraint ``cid`` for ``need`` more places in it,
+        when the unit being placed takes ``extra`` places there already; the least troubled leave first
+        (a pool of several rooms). Returns what they cost."""
         holders = self.holders[cid]
-        over = len(holders) + extra + 1 - self.capacity[cid]
+        over = len(holders) + extra + need - self.capacity[cid]
         if over <= 0:
             return 0
         unit_of, weight = self.unit_of, self.weight
@@ -281,8 +326,12 @@ class EjectionSearch:
     def _cost(self, i: int, j: int, taken: dict[int, int], out: set[int]) -> None:
         """Add to ``out`` the units that option ``j`` of block ``i`` pushes out, given the unit's other
         blocks already ``taken`` (constraint id -> places they use)."""
-        for cid in self.opt_cons[i][j]:
-            self._push_out(cid, taken.get(cid, 0), out)
+        if not self.weighted:
+            for cid in self.opt_cons[i][j]:
+                self._push_out(cid, taken.get(cid, 0), out)
+            return
+        for cid, n in self._needs(self.opt_cons[i][j]):
+            self._push_out(cid, taken.get(cid, 0), out, n)
 
     def _plan(self, unit: int) -> tuple[dict[int, int], set[int]] | None:
         """The cheapest way to place ``unit``: block -> option, and the units it pushes out."""
@@ -337,8 +386,8 @@ class EjectionSearch:
             out = set(map(occupant, single[j]))
             cost = sum(map(cost_of, out))
             out.discard(nobody)
-            for cid in multi[j]:
-                cost += self._push_out(cid, 0, out)
+            for cid, n in multi[j]:
+                cost += self._push_out(cid, 0, out, n)
             if best_cost is not None and cost > best_cost:
                 continue
             if out and tabu.get((unit, j), -1) >= steps:
@@ -453,8 +502,7 @@ class EjectionSearch:
             for there in tries:
                 if there != slot_of[h] and self._swap(v, there):
                     break
-        holders, capacity = self.holders, self.capacity
-        return all(len(holders[cid]) < capacity[cid] for cid in self.opt_cons[i][j])
+        return self._free(i, j)
 
     # ------------------------------------------------------------------ search
 

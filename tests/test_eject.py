@@ -234,3 +234,33 @@ def test_combined_rooms_are_read_as_one_option_per_way_to_take_their_real_rooms(
     art = next(p for p in placed.placements if p.lesson == "art")
     beside = next(p for p in placed.placements if p.slot == art.slot and p.lesson != "art")
     assert beside.real_rooms == ["H2", "GYM"]
+
+
+def test_a_count_of_periods_weighs_a_double_lesson_twice():
+    # T teaches 6 periods over two days of four, at most 3 a day: a double lesson and a single each day.
+    lessons = [
+        Lesson("a", "Math", ["T"], ["A"], [2]),
+        Lesson("b", "Art", ["T"], ["B"], [2]),
+        Lesson("c", "Music", ["T"], ["C"], [1]),
+        Lesson("d", "Math", ["T"], ["D"], [1]),
+    ]
+    rules = [Rule("three", "max_periods_per_day", "teacher", "T", HARD, {"max": 3})]
+    school = make_school(lessons, days=2, periods=4, rules=rules)
+    tm = hard_model(school)
+    search = EjectionSearch(tm, seed=2)
+    assert search.weighted
+    # Both doubles on day 0 would be 4 periods: the second pushes the first out.
+    a, b = tm.block_by_key[("a", 0)], tm.block_by_key[("b", 0)]
+    i = [blk.key for blk in search.blocks].index(("b", 0))
+    j = next(k for k, o in enumerate(b.options) if o.slot == (0, 2))
+    start = {a.key: next(o for o in a.options if o.slot == (0, 0))}
+    search.run(start, time.monotonic() - 1)
+    assert not search._free(i, j)
+    for seed in range(4):
+        chosen, left = EjectionSearch(tm, seed=seed).run(None, time.monotonic() + 5)
+        assert left == 0
+        assert check(school, timetable(school, tm, chosen)).hard == []
+        per_day = [
+            sum(tm.block_by_key[k].length for k, o in chosen.items() if o.slot[0] == d) for d in (0, 1)
+        ]
+        assert per_day == [3, 3]
