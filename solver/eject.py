@@ -110,7 +110,15 @@ class EjectionSearch:
         self.weighted = False
         """Whether an option takes more than one place in a constraint (see ``opt_cons``)."""
         # Option literal -> its list in ``opt_cons``.
-        self.cons_of = {v: self.opt_cons[i][j] for v, (i, j) in owner.items()}
+        cons_of = {v: self.opt_cons[i][j] for v, (i, j) in owner.items()}
+
+        def lists_of(literals: list[int]) -> list[list[int]]:
+            try:
+                return [cons_of[v] for v in literals]
+            except KeyError:
+                # A negated literal, or one of another variable than a placement.
+                raise Unsupported("a clash over other variables than placements") from None
+
         banned: set[tuple[int, int]] = set()
         for j, var in enumerate(proto.variables):
             if j % 65536 == 65535:
@@ -130,7 +138,7 @@ class EjectionSearch:
                     if self._one_block(lits, owner):
                         continue  # a block's own placement
                     raise Unsupported("a period that must be busy")
-                self._add_capacity(lits, 1)
+                self._add_capacity(lists_of(lits), 1)
             elif kind == "linear":
                 refs, coeffs, domain = list(ct.linear.vars), list(ct.linear.coeffs), list(ct.linear.domain)
                 if any(v in placed for v in refs) or (domain == [1, 1] and self._one_block(refs, owner)):
@@ -148,7 +156,7 @@ class EjectionSearch:
                     banned.update(owner[v] for v, c in weights.items() if c > cap)
                     weights = {v: c for v, c in weights.items() if c <= cap}
                     if sum(weights.values()) > cap:
-                        self._add_capacity(list(weights), cap, list(weights.values()))
+                        self._add_capacity(lists_of(list(weights)), cap, list(weights.values()))
                 elif domain == [0, 0] and set(coeffs) == {1, -1}:
                     plus = {owner[v] for v, c in zip(refs, coeffs) if c == 1}
                     minus = {owner[v] for v, c in zip(refs, coeffs) if c == -1}
@@ -171,7 +179,6 @@ class EjectionSearch:
         # Capacity-one constraints (clashes, min-days windows) and the others (room pools) of each
         # option: who holds a capacity-one constraint is one lookup (``occupant``).
         cap = self.capacity
-        del self.cons_of
         if all(k == 1 for k in cap):
             # No pool: every option's constraints are capacity-one (the lists are only read from here).
             self.single = self.opt_cons
@@ -227,14 +234,9 @@ class EjectionSearch:
     def _one_block(refs: list[int], owner: dict) -> bool:
         return all(v >= 0 and v in owner for v in refs) and len({owner[v][0] for v in refs}) == 1
 
-    def _add_capacity(self, literals: list[int], cap: int, weights: list[int] | None = None) -> None:
-        """A capacity constraint: at most ``cap`` places, taken by these option literals, one each or
-        their ``weights``."""
-        try:
-            lists = [self.cons_of[v] for v in literals]
-        except KeyError:
-            # A negated literal, or one of another variable than a placement.
-            raise Unsupported("a clash over other variables than placements") from None
+    def _add_capacity(self, lists: list[list[int]], cap: int, weights: list[int] | None = None) -> None:
+        """A capacity constraint: at most ``cap`` places, taken by the options whose ``opt_cons`` lists
+        these are, one each or their ``weights``."""
         cid = len(self.capacity)
         self.capacity.append(cap)
         if weights is None:
@@ -282,7 +284,8 @@ class EjectionSearch:
                 options = [j for j in options if (j in si) == inside]
         return options
 
-    def _needs(self, cons: list[int]) -> tuple[tuple[int, int], ...]:
+    @staticmethod
+    def _needs(cons: list[int]) -> tuple[tuple[int, int], ...]:
         """(constraint id, places taken there) of an option's constraints ``cons`` (see ``opt_cons``)."""
         needs: dict[int, int] = {}
         for cid in cons:
