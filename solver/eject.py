@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterator
 
 from ortools.sat import cp_model_pb2
 
-from .model import Option, TimetableModel
+from .model import BuildStopped, Option, TimetableModel
 
 KEMPE_SIZE = 20
 """Blocks at most in one Kempe chain (``EjectionSearch._swap``)."""
@@ -694,3 +694,119 @@ def place_on_two_cores(
         other.kill()
         other.join()
         here.close()
+
+
+def _search_in_background(build, start: dict, deadline: float, give_up: float, out) -> None:
+    """The forked process of ``Background``: builds the search, says whether it reads the model, then
+    sends its progress lines and, at the end, its placement as (block key, start, room, pool)."""
+
+    def send(*message) -> None:
+        try:
+            out.send(message)
+        except OSError:
+            os._exit(0)  # the caller is gone
+
+    try:
+        search = build()
+    except (Unsupported, BuildStopped) as exc:  # the caller goes on alone
+        send("unsupported", str(exc) or type(exc).__name__)
+        return
+    send("built")
+    found, left = search.run(
+        start, deadline, None, lambda line, fewest: send("progress", line, fewest), give_up=give_up
+    )
+    send("done", [(key, o.slot, o.room, o.pool) for key, o in found.items()], left)
+
+
+class Background:
+    """An ejection search built and run in a forked process, on one core, while this one goes on: CP-SAT's
+    second quick search and the ejection search each place files the other does not (15 s, seed 0, each
+    run in place of the other: Shipena and RehobothHSY2016T2d by the ejection search alone; Yew-Chung
+    2008-09-difficult, Van_RhynFinal, MAPS and CONCORDIA by the quick search alone).
+
+    ``build`` returns the ``EjectionSearch`` (it may raise ``Unsupported``); the search starts from
+    ``start`` (block key -> option) and stops at ``deadline``, after ``give_up`` seconds without fewer
+    periods left, or when stopped. Without fork, nothing runs and ``supported`` is False."""
+
+    def __init__(self, build: Callable[[], EjectionSearch], start: dict, deadline: float, give_up: float):
+        self.state = "building"
+        """building, unsupported, searching, done or stopped."""
+        self.why = ""
+        self.lines: list[tuple[str, int]] = []
+        """Progress lines not yet read: (line, fewest periods left)."""
+        self.placement: list[tuple] = []
+        """At the end: (block key, start, room, pool) of every block placed."""
+        self.left: int | None = None
+        self._lock = threading.Lock()
+        try:
+            context = multiprocessing.get_context("fork")
+            self._conn, there = context.Pipe(duplex=False)
+            self._process = context.Process(
+                target=_search_in_background, args=(build, start, deadline, give_up, there), daemon=True
+            )
+            self._process.start()
+        except (ValueError, OSError, AssertionError):
+            self.state, self.why, self._process = "unsupported", "no fork on this system", None
+            return
+        there.close()
+
+    def poll(self, timeout: float = 0.0) -> None:
+        """Read what the search has said, waiting up to ``timeout`` seconds for a first word."""
+        with self._lock:
+            if self._process is None:
+                return
+            try:
+                while self._conn.poll(timeout):
+                    timeout = 0.0
+                    kind, *rest = self._conn.recv()
+                    if kind == "unsupported":
+                        self.state, self.why = kind, rest[0]
+                    elif kind == "built":
+                        self.state = "searching"
+                    elif kind == "progress":
+                        self.lines.append((rest[0], rest[1]))
+                    else:
+                        self.state, (self.placement, self.left) = "done", rest
+            except (EOFError, OSError):
+                if self.state in ("building", "searching"):
+                    # It ended without a word (killed, out of memory): as if it read nothing.
+                    self.state, self.why = "unsupported", "the search stopped without a result"
+            if self.state in ("unsupported", "done"):
+                self._end()
+
+    def placed_all(self) -> bool:
+        """Whether the search has ended with every block placed."""
+        self.poll()
+        return self.state == "done" and self.left == 0
+
+    def wait(self, until: Callable[[], bool], step: float = 0.1) -> None:
+        """Wait while the search is building (``until`` tells to stop waiting: a cancel)."""
+        while self.state == "building" and not until():
+            self.poll(step)
+
+    def result(self, stop: Callable[[], bool], report: Callable[[str, int], None] | None = None) -> None:
+        """Wait for the search to end, or ``stop`` to say so (a cancel: the search is then stopped),
+        passing on its progress lines."""
+        while self.state in ("building", "searching"):
+            if stop():
+                self.stop()
+                return
+            self.poll(0.1)
+            # Only the latest line: those said during the quick search are old news.
+            if self.lines and report is not None:
+                report(*self.lines[-1])
+            self.lines = []
+
+    def stop(self) -> None:
+        """Stop the search, wherever it is."""
+        with self._lock:
+            if self.state in ("building", "searching"):
+                self.state = "stopped"
+            self._end()
+
+    def _end(self) -> None:
+        if self._process is not None:
+            self._process.kill()
+            self._process.join()
+            self._conn.close()
+            self._process = None

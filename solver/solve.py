@@ -14,7 +14,9 @@
    block optional, maximise placed periods (with the ``core`` subsolver, several times faster here),
    then explain every unplaced block. Where the ejection search (``solver.eject``) reads every hard
    rule, it places the blocks instead of CP-SAT, and the fallback starts as soon as the quick search
-   has failed (``ejection``).
+   has failed (``ejection``). When the time left gives the last quick search its full share of the two
+   cores, the ejection search already runs beside it, in a forked process (``start_side``), and the
+   fallback takes up its placement.
 3. **Soft rules.** The full model with soft rules, the soft score as objective and the previous
    solution as a complete hint. The search stops at the time limit, when the score is proven optimal,
    or when it has not improved for ``stall_seconds``. Our own neighbourhood searches come first
@@ -36,7 +38,7 @@ from ortools.sat.python import cp_model
 
 from .checker import check
 from .domain import HARD, Lesson, Placement, School, Slot, Timetable, Unplaced
-from .eject import EjectionSearch, Unsupported
+from .eject import Background, EjectionSearch, Unsupported
 from .io import Problem
 from .model import BlockVars, BuildOptions, BuildStopped, Option, TimetableModel
 from .relax import (
@@ -89,6 +91,15 @@ in the other half; seeds 1-9 took 0.8-3.1 s in 21 of 22 runs, and 5.5 s in one. 
 the search: the greedy repair and the 8-worker search then took 13-15 s more, and the soft phase,
 starting from that search's timetable, ended 5-10 times higher after 50 s (2,443-3,230 against
 194-485)."""
+
+SIDE_SLOWER = 2.0
+"""How much longer the last quick search may run when the ejection search runs beside it (``quick``):
+they share the two cores. Where 30% of the time left is less than that longer search, nothing runs
+beside it. Measured with it at 15 s (20 files, seeds 0-2): 31 complete against 32, CONCORDIA's quick
+search missing twice on half the CPU. At 60 s, seed 0, first complete timetables against the search
+alone: KalengaPSY15T1a 8.2 s against 15.7 s, Shipena 11.8 against 20.0, RehobothHSY2016T2d 2.8 against
+7.5, Collegiate_Junior_School2 8.9 against 13.7, ConColY13T1a 25.2 against 29.3; CONCORDIA 7.6 against
+6.6 and Van_RhynFinal 5.2 against 4.7."""
 
 PROMOTE_RULES = 5
 """Broken soft rules tried as hard rules at once, the costliest first (see ``keep_broken_rules``)."""
@@ -229,6 +240,8 @@ class _Solver:
         self._ejection: EjectionSearch | bool | None = None
         """The ejection search once built (``ejection``); False where the school's hard rules are not all
         read by it."""
+        self.side: Background | None = None
+        """The ejection search running beside CP-SAT's second quick search (``quick``), once started."""
         self.evaluate_seconds = 0.0
         """The longest full solution of a timetable so far (``evaluate``): searches that end with one
         leave that much time for it."""
@@ -306,8 +319,10 @@ class _Solver:
         mode: str,
         placed_literals: list[tuple[int, cp_model.IntVar]] | None = None,
         attempt: int = 0,
+        stop: Callable[[], bool] | None = None,
     ) -> tuple[int, list[int] | None]:
-        """One CP-SAT solve with a watchdog thread for cancel, stall and progress.
+        """One CP-SAT solve with a watchdog thread for cancel, stall, ``stop`` (when it says so) and
+        progress.
 
         ``stop_search()`` before the solve has started is silently ignored, so the watchdog keeps
         calling it until the solve returns.
@@ -326,7 +341,7 @@ class _Solver:
 
         def watchdog() -> None:
             while not done.wait(0.05):
-                if self.cancelled():
+                if self.cancelled() or (stop is not None and stop()):
                     solver.stop_search()
                     continue
                 if (
@@ -393,14 +408,16 @@ class _Solver:
             share = 0.6 if last else 0.4
             hard = self.build(require_all=True, balancing=balancing, soft=False)
             self.emit(phase, 0, message="searching for a complete timetable", force=True)
-            values = self.quick(hard, phase)
+            values = self.quick(hard, phase, side=last and self.options.hint is None)
+            if values is not None:
+                self.stop_side()
             if values is None and self.options.hint is not None:
                 # A timetable in hand (relax and repair's, or the one re-solved after edits) that keeps
                 # every hard rule of this model is complete as it is. A search hinted with it took longer
                 # than the time left on lycee-Farabi-old (1,214 periods, 20 s): its repaired timetable was
                 # lost and the solve returned nothing.
                 values = self.evaluate(hard, self.hint_placements())
-            if values is None and last and self.options.hint is None and self.ejection() is not None:
+            if values is None and last and self.options.hint is None and self.ejection_applies():
                 # The ejection search of the fallback reads every hard rule: it places more, sooner, than
                 # CP-SAT's searches below (GYR: 15-26 periods left after 30 s, where they placed none).
                 del hard
@@ -458,6 +475,8 @@ class _Solver:
         if self.closest:
             status, values = self.keep_closest(tm, self.place_budget(), literals)
         chosen = self.eject(tm) if values is None else None
+        # The ejection search beside the quick search has said all it will say.
+        self.stop_side()
         if chosen is None:
             if values is None:
                 self.apply_hint(tm)
@@ -538,6 +557,8 @@ class _Solver:
             return self.solve()
         except BuildStopped:
             return self.stopped()
+        finally:
+            self.stop_side()
 
     def stopped(self) -> Timetable:
         """The first complete timetable as it was found, scored by the checker (no model needed), or
@@ -563,24 +584,54 @@ class _Solver:
         """The ejection search (``solver.eject``) over the hard rules of the fallback's model (see
         ``fallback``), built once; None where it does not read them all, or in deterministic mode."""
         if self._ejection is None and not self.options.deterministic:
-            hard = self.build(
-                require_all=False,
-                balancing=self.fallback_balancing,
-                soft_minimums=True,
-                soft=False,
-                expand_combined=True,
-            )
-            hard.check_stop()
             try:
-                self._ejection = EjectionSearch(hard, self.options.seed)
+                self._ejection = self.build_ejection()
             except Unsupported:
                 self._ejection = False
         return self._ejection or None
+
+    def build_ejection(self) -> EjectionSearch:
+        """A new ejection search over the fallback's hard rules; ``Unsupported`` where it does not read
+        them all."""
+        hard = self.build(
+            require_all=False,
+            balancing=self.fallback_balancing,
+            soft_minimums=True,
+            soft=False,
+            expand_combined=True,
+        )
+        hard.check_stop()
+        return EjectionSearch(hard, self.options.seed)
+
+    def ejection_applies(self) -> bool:
+        """Whether the fallback places blocks by the ejection search: the one beside the quick search
+        (waiting until it is built), else one built here. Either build stops at the time limit
+        (``BuildStopped``)."""
+        if self.side is not None:
+            self.side.wait(self.stop_building)
+            if self.side.state == "building":
+                # Its build ran to the time limit (or a cancel), where one here would stop too.
+                self.stop_side()
+                raise BuildStopped("the ejection search was still being built at the time limit")
+            return self.side.state in ("searching", "done")
+        return self.ejection() is not None
 
     def eject(self, tm: TimetableModel) -> dict | None:
         """As many blocks placed as the ejection search places in ``EJECT_SHARE`` of the time left, from
         the timetable re-solved if any, as options of ``tm``, the fallback's model; None where there is no
         ejection search."""
+        if self.side is not None:
+            if self.side.state not in ("searching", "done"):
+                return None
+            self.emit("partial", 0, message="placing every lesson by pushing others out", force=True)
+            self.side.result(
+                self.cancelled,
+                lambda line, left: self.emit("partial", self.total - left, message=line, force=True),
+            )
+            if self.side.state != "done":
+                return None
+            found = self.side_placement()
+            return {b.key: o for b in tm.blocks if (o := tm.matching_option(b, found.get(b.key)))}
         search = self.ejection()
         if search is None:
             return None
@@ -826,10 +877,13 @@ class _Solver:
         """Whether the school has any enabled soft rule."""
         return any(r.enabled and r.weight < HARD for r in self.school.rules)
 
-    def quick(self, tm: TimetableModel, phase: str) -> list[int] | None:
+    def quick(self, tm: TimetableModel, phase: str, side: bool = False) -> list[int] | None:
         """Short searches on two workers (``solver.relax.QUICK_SEARCH``), up to ``QUICK_TRIES`` of them
         with a new seed each, the first without presolve and the second with one light pass (see
-        ``quick_search``): WTHS in 2 s, where the greedy start and its repair take 6-10 s."""
+        ``quick_search``): WTHS in 2 s, where the greedy start and its repair take 6-10 s.
+
+        With ``side``, the ejection search starts beside the last of them (``start_side``); when it
+        places every block first, that search stops and the timetable is the ejection search's."""
         if self.options.hint is not None or self.options.deterministic:
             return None
         for attempt in range(QUICK_TRIES):
@@ -838,12 +892,35 @@ class _Solver:
             # Half the time for the first: without presolve it finds a timetable fast or not at all
             # (shc-2013, 16 seeds: all but two in under 1.7 s).
             limit = QUICK_SEARCH if attempt else QUICK_SEARCH / 2
+            stop = None
+            if side and attempt + 1 == QUICK_TRIES and self.remaining() * 0.3 >= limit * SIDE_SLOWER:
+                self.start_side()
+                stop = self.side.placed_all
+                limit *= SIDE_SLOWER
             # A short time limit still gives it a fair share: with 8 s and a tenth of it, WTHS (found in
             # 0.7 s with 1.8 s to search) got no timetable at all.
-            _, values = self.run(tm, phase, min(limit, self.remaining() * 0.3), "quick", attempt=attempt)
+            budget = min(limit, self.remaining() * 0.3)
+            _, values = self.run(tm, phase, budget, "quick", attempt=attempt, stop=stop)
+            if values is None and stop is not None and stop():
+                values = self.evaluate(tm, self.side_placement())
             if values is not None:
                 return values
         return None
+
+    def start_side(self) -> None:
+        """Build and run the fallback's ejection search (``ejection``) in a forked process, beside this
+        one's searches, with the time it would have in the fallback (``eject``)."""
+        if self.side is None and self._ejection is None:
+            deadline = time.monotonic() + self.remaining() * EJECT_SHARE
+            self.side = Background(self.build_ejection, {}, deadline, EJECT_STALL)
+
+    def side_placement(self) -> dict[tuple[str, int], tuple]:
+        """Where the ejection search beside (``start_side``) placed each block: (start, room, pool)."""
+        return {key: (slot, room, pool) for key, slot, room, pool in self.side.placement}
+
+    def stop_side(self) -> None:
+        if self.side is not None:
+            self.side.stop()
 
     def repair(self, tm: TimetableModel, phase: str) -> list[int] | None:
         """Complete the greedy timetable: keep every block that did not clash, except those sharing a

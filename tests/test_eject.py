@@ -13,7 +13,7 @@ import pytest
 from solver import eject
 from solver.checker import check
 from solver.domain import HARD, Lesson, Rule, Timetable
-from solver.eject import EjectionSearch, Unsupported, place_on_two_cores
+from solver.eject import Background, EjectionSearch, Unsupported, place_on_two_cores
 from solver.fet import import_fet
 from solver.model import BuildOptions, BuildStopped, TimetableModel
 from solver.solve import SolveOptions, _Solver
@@ -193,7 +193,7 @@ def test_the_solver_gives_its_placement_as_options_of_the_partial_model():
 
 def test_when_the_quick_search_fails_the_fallback_places_by_ejection_and_completes(monkeypatch):
     school = import_fet(TINY)
-    monkeypatch.setattr(_Solver, "quick", lambda self, tm, phase: None)
+    monkeypatch.setattr(_Solver, "quick", lambda self, tm, phase, side=False: None)
     monkeypatch.setattr(_Solver, "repair", lambda self, tm, phase: pytest.fail("CP-SAT's repair ran"))
     lines = []
     solver = _Solver(school, SolveOptions(time_limit=20, stall_seconds=2), lines.append, None)
@@ -264,3 +264,86 @@ def test_a_count_of_periods_weighs_a_double_lesson_twice():
             sum(tm.block_by_key[k].length for k, o in chosen.items() if o.slot[0] == d) for d in (0, 1)
         ]
         assert per_day == [3, 3]
+
+
+def test_beside_the_quick_search_the_ejection_search_can_be_the_one_that_places_everything(monkeypatch):
+    """CP-SAT's second quick search and the ejection search in a forked process run at once; the first
+    to place everything stops the other."""
+    school = import_fet(TINY)
+    real_run, stopped_by = _Solver.run, []
+
+    def quick_finds_nothing(self, tm, phase, budget, mode, *args, stop=None, **kwargs):
+        if mode != "quick":
+            return real_run(self, tm, phase, budget, mode, *args, stop=stop, **kwargs)
+        until = time.monotonic() + (20 if stop is not None else 0)
+        while time.monotonic() < until and not stop():
+            time.sleep(0.01)
+        stopped_by.append(stop is not None and stop())
+        return 0, None
+
+    monkeypatch.setattr(_Solver, "run", quick_finds_nothing)
+    monkeypatch.setattr(_Solver, "repair", lambda self, tm, phase: pytest.fail("CP-SAT's repair ran"))
+    solver = _Solver(school, SolveOptions(time_limit=60, stall_seconds=2), None, None)
+    tt = solver.solve_within()
+    # The first quick search ran alone; the ejection search placed everything during the second.
+    assert stopped_by == [False, True]
+    assert tt.complete and tt.phase == "complete" and check(school, tt).hard == []
+    assert solver.side.state == "done" and solver.side.left == 0
+
+
+def test_the_ejection_search_beside_stops_when_the_quick_search_places_everything(monkeypatch):
+    school = import_fet(TINY)
+    real_run, calls = _Solver.run, []
+
+    def second_quick_succeeds(self, tm, phase, budget, mode, *args, **kwargs):
+        if mode == "quick":
+            calls.append(kwargs.get("stop"))
+            if len(calls) == 1:
+                return 0, None
+        return real_run(self, tm, phase, budget, mode, *args, **kwargs)
+
+    monkeypatch.setattr(_Solver, "run", second_quick_succeeds)
+    solver = _Solver(school, SolveOptions(time_limit=60, stall_seconds=2), None, None)
+    tt = solver.solve_within()
+    assert tt.complete and check(school, tt).hard == []
+    assert calls[0] is None and calls[1] is not None
+    # Stopped as soon as CP-SAT's timetable was in hand (or done already, on a fast machine).
+    assert solver.side.state in ("stopped", "done") and solver.side._process is None
+    # Under a short time limit the quick search keeps both cores: nothing runs beside it.
+    calls.clear()
+    solver = _Solver(school, SolveOptions(time_limit=15, stall_seconds=2), None, None)
+    assert solver.solve_within().complete
+    assert calls == [None, None] and solver.side is None
+
+
+def test_an_ejection_search_in_the_background_says_when_it_cannot_read_the_model():
+    lessons = [Lesson("a", "Math", ["T"], ["A"], [1, 1], min_days_apart=0)]
+    rules = [Rule("gaps", "max_gaps_per_day", "teacher", "T", HARD, {"max": 0})]
+    school = make_school(lessons, periods=4, rules=rules)
+    side = Background(lambda: EjectionSearch(hard_model(school)), {}, time.monotonic() + 10, 5)
+    side.wait(lambda: False)
+    assert side.state == "unsupported" and side.why
+    assert not side.placed_all()
+
+
+def test_an_ejection_search_in_the_background_reports_and_can_be_stopped():
+    lessons = [Lesson(x, "Math", ["T"], [x.upper()], [1]) for x in "abc"]
+    school = make_school(lessons, periods=2)
+    # Three lessons of one teacher in two periods: one is always left, so it searches until stopped.
+    side = Background(lambda: EjectionSearch(hard_model(school)), {}, time.monotonic() + 60, 60)
+    side.wait(lambda: False)
+    assert side.state == "searching"
+    lines = []
+    until = time.monotonic() + 1.5
+    side.result(lambda: time.monotonic() > until, lambda line, left: lines.append(left))
+    assert side.state == "stopped" and side._process is None
+    assert lines and min(lines) == 1
+
+
+def test_without_fork_no_ejection_search_runs_in_the_background(monkeypatch):
+    def no_fork(method):
+        raise ValueError(f"cannot find context for {method!r}")
+
+    monkeypatch.setattr(eject.multiprocessing, "get_context", no_fork)
+    side = Background(lambda: pytest.fail("built without a process"), {}, time.monotonic() + 10, 5)
+    assert side.state == "unsupported" and not side.placed_all()
