@@ -321,7 +321,9 @@ def test_a_quick_search_that_finds_nothing_is_tried_again_with_a_new_seed():
     assert tries == list(range(QUICK_TRIES)) and QUICK_TRIES > 1
     # The first try that finds a timetable is the last.
     tries.clear()
-    engine.run = lambda tm, phase, budget, mode, attempt=0, stop=None: tries.append(attempt) or (None, [attempt])
+    engine.run = lambda tm, phase, budget, mode, attempt=0, stop=None: (
+        tries.append(attempt) or (None, [attempt])
+    )
     assert engine.quick(tm, "complete") == [0] and tries == [0]
 
 
