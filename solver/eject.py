@@ -647,11 +647,22 @@ class _Either:
         return self.found is not None
 
 
+class _Orphaned:
+    """Set once the process that forked this one is gone (killed without a word, as a server can be):
+    the search then ends, rather than hold a core, and whatever it inherited, until its deadline."""
+
+    def __init__(self):
+        self.parent = os.getppid()
+
+    def is_set(self) -> bool:
+        return os.getppid() != self.parent
+
+
 def _place_elsewhere(
     search: EjectionSearch, deadline: float, restart: int, seeds: Iterator[int], out
 ) -> None:
     """The forked process of ``place_on_two_cores``: its placement, as (block, option) indices, or None."""
-    found = search.until_placed(deadline, restart, seeds)
+    found = search.until_placed(deadline, restart, seeds, _Orphaned())
     index = {b.key: i for i, b in enumerate(search.blocks)}
     try:
         out.send(
@@ -713,7 +724,7 @@ def _search_in_background(build, start: dict, deadline: float, give_up: float, o
         return
     send("built")
     found, left = search.run(
-        start, deadline, None, lambda line, fewest: send("progress", line, fewest), give_up=give_up
+        start, deadline, _Orphaned(), lambda line, fewest: send("progress", line, fewest), give_up=give_up
     )
     send("done", [(key, o.slot, o.room, o.pool) for key, o in found.items()], left)
 

@@ -347,3 +347,16 @@ def test_without_fork_no_ejection_search_runs_in_the_background(monkeypatch):
     monkeypatch.setattr(eject.multiprocessing, "get_context", no_fork)
     side = Background(lambda: pytest.fail("built without a process"), {}, time.monotonic() + 10, 5)
     assert side.state == "unsupported" and not side.placed_all()
+
+
+def test_a_forked_search_ends_once_the_process_that_started_it_is_gone(monkeypatch):
+    orphaned = eject._Orphaned()
+    assert not orphaned.is_set()
+    # Its parent killed without a word: the child is handed to another parent.
+    monkeypatch.setattr(eject.os, "getppid", lambda: orphaned.parent + 1)
+    assert orphaned.is_set()
+    lessons = [Lesson(x, "Math", ["T"], [x.upper()], [1]) for x in "abc"]
+    search = EjectionSearch(hard_model(make_school(lessons, periods=2)))
+    began = time.monotonic()
+    _, left = search.run(None, time.monotonic() + 30, orphaned)
+    assert left == 1 and time.monotonic() - began < 5
