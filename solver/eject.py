@@ -707,7 +707,7 @@ def place_on_two_cores(
         here.close()
 
 
-def _search_in_background(build, start: dict, deadline: float, give_up: float, out) -> None:
+def _search_in_background(build, deadline: float, give_up: float, out) -> None:
     """The forked process of ``Background``: builds the search, says whether it reads the model, then
     sends its progress lines and, at the end, its placement as (block key, start, room, pool)."""
 
@@ -724,7 +724,7 @@ def _search_in_background(build, start: dict, deadline: float, give_up: float, o
         return
     send("built")
     found, left = search.run(
-        start, deadline, _Orphaned(), lambda line, fewest: send("progress", line, fewest), give_up=give_up
+        None, deadline, _Orphaned(), lambda line, fewest: send("progress", line, fewest), give_up=give_up
     )
     send("done", [(key, o.slot, o.room, o.pool) for key, o in found.items()], left)
 
@@ -736,10 +736,10 @@ class Background:
     2008-09-difficult, Van_RhynFinal, MAPS and CONCORDIA by the quick search alone).
 
     ``build`` returns the ``EjectionSearch`` (it may raise ``Unsupported``); the search starts from
-    ``start`` (block key -> option) and stops at ``deadline``, after ``give_up`` seconds without fewer
-    periods left, or when stopped. Without fork, nothing runs and ``supported`` is False."""
+    nothing and stops at ``deadline``, after ``give_up`` seconds without fewer periods left, or when
+    stopped. Without fork, nothing runs and ``state`` is "unsupported"."""
 
-    def __init__(self, build: Callable[[], EjectionSearch], start: dict, deadline: float, give_up: float):
+    def __init__(self, build: Callable[[], EjectionSearch], deadline: float, give_up: float):
         self.state = "building"
         """building, unsupported, searching, done or stopped."""
         self.why = ""
@@ -753,7 +753,7 @@ class Background:
             context = multiprocessing.get_context("fork")
             self._conn, there = context.Pipe(duplex=False)
             self._process = context.Process(
-                target=_search_in_background, args=(build, start, deadline, give_up, there), daemon=True
+                target=_search_in_background, args=(build, deadline, give_up, there), daemon=True
             )
             self._process.start()
         except (ValueError, OSError, AssertionError):

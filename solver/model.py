@@ -1643,16 +1643,21 @@ class TimetableModel:
         in a timetable's placement."""
         return next((o for o in block.options if _matches(o, want)), None) if want else None
 
-    def same_options(self, chosen: dict[tuple[str, int], Option]) -> dict[tuple[str, int], Option]:
-        """``chosen`` (block -> option of another model) as options of this one: the same start, room
-        and pool, for every block this model has and allows there."""
+    def matching_options(self, wanted: dict[tuple[str, int], tuple]) -> dict[tuple[str, int], Option]:
+        """``wanted`` (block -> what ``matching_option`` reads) as options of this model, for every block
+        it has and allows there."""
         out = {}
-        for key, opt in chosen.items():
+        for key, want in wanted.items():
             block = self.block_by_key.get(key)
-            match = block and self.matching_option(block, (opt.slot, opt.room, opt.pool))
+            match = block and self.matching_option(block, want)
             if match is not None:
                 out[key] = match
         return out
+
+    def same_options(self, chosen: dict[tuple[str, int], Option]) -> dict[tuple[str, int], Option]:
+        """``chosen`` (block -> option of another model) as options of this one: the same start, room
+        and pool, for every block this model has and allows there."""
+        return self.matching_options({key: (o.slot, o.room, o.pool) for key, o in chosen.items()})
 
     def hint(self, placements: dict[tuple[str, int], tuple]) -> None:
         """Hint the option of every block in ``placements``: (lesson, block) -> (start, room name) as in a

@@ -630,15 +630,13 @@ class _Solver:
             )
             if self.side.state != "done":
                 return None
-            found = self.side_placement()
-            return {b.key: o for b in tm.blocks if (o := tm.matching_option(b, found.get(b.key)))}
+            return tm.matching_options(self.side_placement())
         search = self.ejection()
         if search is None:
             return None
         hard = search.tm
         self.emit("partial", 0, message="placing every lesson by pushing others out", force=True)
-        want = self.hint_placements()
-        begin = {b.key: o for b in hard.blocks if (o := hard.matching_option(b, want.get(b.key)))}
+        begin = hard.matching_options(self.hint_placements())
 
         def report(line: str, left: int) -> None:
             self.emit("partial", self.total - left, message=line, force=True)
@@ -893,8 +891,8 @@ class _Solver:
             # (shc-2013, 16 seeds: all but two in under 1.7 s).
             limit = QUICK_SEARCH if attempt else QUICK_SEARCH / 2
             stop = None
-            if side and attempt + 1 == QUICK_TRIES and self.remaining() * 0.3 >= limit * SIDE_SLOWER:
-                self.start_side()
+            last = attempt + 1 == QUICK_TRIES
+            if side and last and self.remaining() * 0.3 >= limit * SIDE_SLOWER and self.start_side():
                 stop = self.side.placed_all
                 limit *= SIDE_SLOWER
             # A short time limit still gives it a fair share: with 8 s and a tenth of it, WTHS (found in
@@ -907,12 +905,15 @@ class _Solver:
                 return values
         return None
 
-    def start_side(self) -> None:
+    def start_side(self) -> bool:
         """Build and run the fallback's ejection search (``ejection``) in a forked process, beside this
-        one's searches, with the time it would have in the fallback (``eject``)."""
+        one's searches, with the time it would have in the fallback (``eject``). Whether it started: not
+        where one was built here already."""
         if self.side is None and self._ejection is None:
             deadline = time.monotonic() + self.remaining() * EJECT_SHARE
-            self.side = Background(self.build_ejection, {}, deadline, EJECT_STALL)
+            self.side = Background(self.build_ejection, deadline, EJECT_STALL)
+            return True
+        return False
 
     def side_placement(self) -> dict[tuple[str, int], tuple]:
         """Where the ejection search beside (``start_side``) placed each block: (start, room, pool)."""

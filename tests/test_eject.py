@@ -320,7 +320,7 @@ def test_an_ejection_search_in_the_background_says_when_it_cannot_read_the_model
     lessons = [Lesson("a", "Math", ["T"], ["A"], [1, 1], min_days_apart=0)]
     rules = [Rule("gaps", "max_gaps_per_day", "teacher", "T", HARD, {"max": 0})]
     school = make_school(lessons, periods=4, rules=rules)
-    side = Background(lambda: EjectionSearch(hard_model(school)), {}, time.monotonic() + 10, 5)
+    side = Background(lambda: EjectionSearch(hard_model(school)), time.monotonic() + 10, 5)
     side.wait(lambda: False)
     assert side.state == "unsupported" and side.why
     assert not side.placed_all()
@@ -330,7 +330,7 @@ def test_an_ejection_search_in_the_background_reports_and_can_be_stopped():
     lessons = [Lesson(x, "Math", ["T"], [x.upper()], [1]) for x in "abc"]
     school = make_school(lessons, periods=2)
     # Three lessons of one teacher in two periods: one is always left, so it searches until stopped.
-    side = Background(lambda: EjectionSearch(hard_model(school)), {}, time.monotonic() + 60, 60)
+    side = Background(lambda: EjectionSearch(hard_model(school)), time.monotonic() + 60, 60)
     side.wait(lambda: False)
     assert side.state == "searching"
     lines = []
@@ -345,7 +345,7 @@ def test_without_fork_no_ejection_search_runs_in_the_background(monkeypatch):
         raise ValueError(f"cannot find context for {method!r}")
 
     monkeypatch.setattr(eject.multiprocessing, "get_context", no_fork)
-    side = Background(lambda: pytest.fail("built without a process"), {}, time.monotonic() + 10, 5)
+    side = Background(lambda: pytest.fail("built without a process"), time.monotonic() + 10, 5)
     assert side.state == "unsupported" and not side.placed_all()
 
 
