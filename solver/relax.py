@@ -152,9 +152,20 @@ in 5 runs (2.9-20.6 s) against 1 of seeds 0-3 (14.0 s) and 3 of seeds 4-9 (38.7-
 defaults (3, 20); with (20, 120), 3 of seeds 0-9 within 20 s (8.8-13.4 s)."""
 
 RESTART_AFTER = 40.0
-"""Seconds of repair without a new lowest count of excess gaps before relax and repair starts again from
-a new placement. The repair's runs differ a lot: liceo-scientifico reached zero at 46 s in one run and
+"""Seconds of repair without a new lowest count of excess gaps before the repair gives up: relax and
+repair then repairs the same placement again or, after ``REPAIRS_PER_PLACEMENT`` repairs, starts again
+from a new placement. The repair's runs differ a lot: liceo-scientifico reached zero at 46 s in one run and
 stayed at 2 until its deadline (240 s) in another; Gymnasio reaches zero in 22-38 s."""
+
+REPAIRS_PER_PLACEMENT = 2
+"""Gap repairs from one step-1 placement, each with its own seed, before step 1 starts again. Whether a
+repair stalls is mostly chance: German-100_and_0, four repairs from each of three placements, twice
+(60 s and 90 s each): 22 of 24 reached no excess gap; both misses started from one placement, from which
+six other repairs reached it in 14.6-39.1 s. A new placement costs more than a repair may: step 1 took
+3.0-3.4 s with seed 0 and 27.6 s with seed 1. Whole solves of German-100_and_0 with the repair giving
+up after 10 s instead of 40 s, so that stalls are common, 12 runs each, interleaved: first complete
+timetable at a median of 12.9 s (6.3-90.0 s) against 18.9 s (6.0-111.7 s) with a new placement at
+once. Of the three repeated repairs, two reached no excess gap in 4-6 s."""
 
 
 def _subgroups(school: School, rule) -> set[str]:
@@ -1069,7 +1080,8 @@ def relax_and_repair(
 
     When step 1 places nothing, or the repair finds no lower count of excess gaps (or periods left to
     place) for ``RESTART_AFTER`` seconds, both steps start again with other seeds, while at least that
-    much time is left.
+    much time is left; a repair that stalls is first tried again from the same placement, with another
+    seed (``REPAIRS_PER_PLACEMENT``).
 
     ``report`` receives a line on each step and on each improvement of the repair, and whether every
     block is placed by then."""
@@ -1137,24 +1149,26 @@ def relax_and_repair(
             second, chosen = gap_repair_model(school, hard, first, placed, second, stop_at(deadline, cancel))
         except BuildStopped:
             return stopped()
-        if report is not None:
-            report("repairing the gap rules", True)
-        repair = GapRepair(second, structural, workers, seed=attempt)
-        chosen, left, n = repair.run(
-            chosen,
-            deadline,
-            cancel,
-            report and (lambda line, _: report(line, True)),
-            give_up=RESTART_AFTER,
-        )
-        seconds = time.monotonic() - start
-        steps.append(f"excess gaps left: {left} after {n} neighbourhood search(es), at {seconds:.1f} s")
-        if not left:
-            return WarmStart(complete_timetable(second, chosen, total), seconds, steps)
-        if closest is None or left < closest[0]:
-            closest = (left, starts_and_rooms(second, chosen))
-        if no_time_to_restart():
-            return WarmStart(None, seconds, steps, closest[1])
+        placement = chosen
+        for again in range(REPAIRS_PER_PLACEMENT):
+            if report is not None:
+                report("repairing the gap rules" + (" again, from the same placement" if again else ""), True)
+            repair = GapRepair(second, structural, workers, seed=attempt + 1000 * again)
+            chosen, left, n = repair.run(
+                placement,
+                deadline,
+                cancel,
+                report and (lambda line, _: report(line, True)),
+                give_up=RESTART_AFTER,
+            )
+            seconds = time.monotonic() - start
+            steps.append(f"excess gaps left: {left} after {n} neighbourhood search(es), at {seconds:.1f} s")
+            if not left:
+                return WarmStart(complete_timetable(second, chosen, total), seconds, steps)
+            if closest is None or left < closest[0]:
+                closest = (left, starts_and_rooms(second, chosen))
+            if no_time_to_restart():
+                return WarmStart(None, seconds, steps, closest[1])
         attempt += 1
         if report is not None:
             report(f"starting again from another placement ({left} excess gap(s) left)", False)

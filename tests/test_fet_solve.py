@@ -80,6 +80,36 @@ def test_relax_and_repair_starts_again_when_step_one_places_nothing(tmp_path, mo
     assert warm.timetable is not None and check(s, warm.timetable).ok
 
 
+def test_a_stalled_gap_repair_starts_again_from_the_same_placement_before_step_one_does(
+    tmp_path, monkeypatch
+):
+    s = school(tmp_path)
+    placements, repairs = [], []
+    place = relax.place_everything
+
+    def counting(*args):
+        found = place(*args)
+        placements.append(found)
+        return found
+
+    class StallsOnce(GapRepair):
+        def run(self, chosen, *args, **kwargs):
+            repairs.append((self.random.random(), dict(chosen)))
+            if len(repairs) == 1:
+                return chosen, 1, 0  # as if it stalled with one excess gap left
+            return super().run(chosen, *args, **kwargs)
+
+    monkeypatch.setattr(relax, "place_everything", counting)
+    monkeypatch.setattr(relax, "GapRepair", StallsOnce)
+    monkeypatch.setattr(relax, "RESTART_AFTER", 1.0)
+    warm = relax.relax_and_repair(s, 30)
+    assert warm.timetable is not None and check(s, warm.timetable).ok
+    assert len(placements) == 1 and len(repairs) == 2
+    # Another seed, the same start.
+    assert repairs[0][0] != repairs[1][0] and repairs[0][1] == repairs[1][1]
+    assert any("excess gaps left: 1" in line for line in warm.steps)
+
+
 def test_the_gap_repair_searches_the_model_of_the_first_placement(tmp_path, monkeypatch):
     """Step 1's model holds the gap rules as soft rules, so step 2 builds no model of its own."""
     s = school(tmp_path)
