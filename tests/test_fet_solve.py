@@ -132,7 +132,9 @@ def test_the_gap_repair_searches_the_model_of_the_first_placement(tmp_path, monk
     assert len(built) == 1 and repaired_in == built
 
 
-def test_step_one_searches_first_on_two_workers_with_a_light_presolve(tmp_path, monkeypatch):
+def test_step_one_searches_first_on_two_workers_with_a_light_presolve_and_no_weight_decay(
+    tmp_path, monkeypatch
+):
     s = school(tmp_path)
     runs = []
     run = relax._run
@@ -140,13 +142,15 @@ def test_step_one_searches_first_on_two_workers_with_a_light_presolve(tmp_path, 
     def recording(model, seconds, workers, cancel, core=False, seed=0, quick=False, **kw):
         solver = run(model, seconds, workers, cancel, core, seed, quick, **kw)
         if solver is not None:
-            runs.append((quick, solver.parameters.num_workers, solver.parameters.max_presolve_iterations))
+            p = solver.parameters
+            runs.append((quick, p.num_workers, p.max_presolve_iterations, p.feasibility_jump_decay))
         return solver
 
     monkeypatch.setattr(relax, "_run", recording)
     warm = relax.relax_and_repair(s, 20)
     assert warm.timetable is not None and check(s, warm.timetable).ok
-    assert runs[0] == (True, relax.QUICK_WORKERS, 1)
+    # Without decay of the feasibility jump's weights (CP-SAT's default is 0.95).
+    assert runs[0] == (True, relax.QUICK_WORKERS, 1, relax.QUICK_JUMP_DECAY) and relax.QUICK_JUMP_DECAY == 1.0
 
 
 def test_solve_starts_from_relax_and_repair_when_gap_rules_are_hard(tmp_path):

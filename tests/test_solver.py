@@ -34,7 +34,7 @@ from solver.domain import (
 from solver.frames import occupancy_frame
 from solver.io import school_from_dict, school_to_dict, timetable_from_dict, timetable_to_dict
 from solver.model import BuildOptions, BuildStopped, TimetableModel
-from solver.relax import add_busy_periods, busy_cells, compact_early_rules, daily_minimums
+from solver.relax import QUICK_WORKERS, add_busy_periods, busy_cells, compact_early_rules, daily_minimums
 from solver.solve import QUICK_TRIES, InvalidSchool, Progress, SolveOptions, _Solver, solve
 
 FAST = SolveOptions(time_limit=20, stall_seconds=5)
@@ -309,6 +309,9 @@ def test_a_quick_search_that_finds_nothing_is_tried_again_with_a_new_seed():
     school = make_school([L("a", ["T1"], ["A"]), L("b", ["T1"], ["B"])])
     engine = _Solver(school, SolveOptions(time_limit=20, seed=7), None, None)
     assert [engine.parameters(1, "quick", attempt=i).parameters.random_seed for i in (0, 1)] == [7, 8]
+    # The engine's quick searches are step 1's: two workers, no decay of the feasibility jump's weights.
+    quick = engine.parameters(1, "quick").parameters
+    assert (quick.num_workers, quick.feasibility_jump_decay) == (QUICK_WORKERS, 1.0)
     tm = TimetableModel(school, BuildOptions(soft=False))
     tries = []
 
