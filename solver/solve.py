@@ -472,16 +472,16 @@ class _Solver:
         literals = [(b.length, b.placed) for b in tm.blocks]
         self.emit("partial", 0, message="placing as many periods as possible", force=True)
         status, values = (cp_model.UNKNOWN, None)
-        if self.closest:
-            status, values = self.keep_closest(tm, self.place_budget(), literals)
+        if self.closest and self.place_budget(reserve) > 0:
+            status, values = self.keep_closest(tm, self.place_budget(reserve), literals)
         chosen = self.eject(tm) if values is None else None
         # The ejection search beside the quick search has said all it will say.
         self.stop_side()
         if chosen is None:
-            if values is None:
+            # Its share of the time left after the ejection search's model, when one was built.
+            budget = self.place_budget(reserve)
+            if values is None and budget > 0:
                 self.apply_hint(tm)
-                # Its share of the time left after the ejection search's model, when one was built.
-                budget = self.place_budget()
                 status, values = self.run(tm, "partial", budget, "place", placed_literals=literals)
             if values is None:
                 return self.timetable(tm, None, "partial", "cancelled" if self.cancelled() else "no solution")
@@ -515,9 +515,16 @@ class _Solver:
         tm.set_objective()
         return self.optimise(tm, found, "partial")
 
-    def place_budget(self) -> float:
-        """Seconds for the fallback's search for the most periods placed."""
-        return min(self.remaining() * 0.7, max(PLACE_SECONDS, 0.1 * self.options.time_limit))
+    def place_budget(self, reserve: float = 0.0) -> float:
+        """Seconds for the fallback's search for the most periods placed, for a model that took ``reserve``
+        seconds to build; none (0) when too little time is left to load it. CP-SAT loads and presolves
+        a large model before it searches, and a search of it ends past its limit by about as long as
+        its build took: given 15 s, Klikks-SLP's search started with 0.05 s left and took 2.0 s, ending at
+        16.6 s; GYR-5-gaps-per-teacher's took 4.0 s for a limit of 2.0 s, ending at 15.8 s."""
+        budget = min(self.remaining() * 0.7, max(PLACE_SECONDS, 0.1 * self.options.time_limit))
+        if self.options.deterministic:
+            return budget
+        return max(0.0, min(budget, self.remaining() - 2 * reserve))
 
     def nothing_placed(self) -> Timetable:
         """No block placed: the solve was cancelled, or its time limit reached, before any search placed

@@ -952,6 +952,23 @@ def test_a_lesson_with_fixed_real_rooms_takes_them():
     assert [v.rule for v in check(school, tt).hard] == ["real_rooms"]
 
 
+def test_the_fallback_search_leaves_time_to_load_its_model():
+    """A large model takes CP-SAT about as long to load as it took to build, and its search ends that much
+    past its limit: the fallback's search gets only what is left after twice the build, and does not
+    start when nothing is."""
+    school = make_school([L("a", ["T1"], ["A"]), L("b", ["T1"], ["B"])])
+    engine = _Solver(school, SolveOptions(time_limit=20), None, None)
+    full = engine.place_budget()
+    assert full > 0 and engine.place_budget(0.001) == pytest.approx(full, abs=0.01)
+    left = engine.remaining()
+    assert 0 < engine.place_budget(left / 2 - 1) <= 2.1
+    assert engine.place_budget(left / 2) == 0
+    # Deterministic solves keep their budget: the build's wall time must not change the result.
+    same = _Solver(school, SolveOptions(time_limit=20, deterministic=True), None, None)
+    assert same.place_budget() > 0
+    assert same.place_budget(100.0) == pytest.approx(same.place_budget(), abs=0.01)
+
+
 def test_searches_leave_time_for_the_full_solution_of_their_result():
     school = make_school([L("a", ["T1"], ["A"]), L("b", ["T1"], ["B"])])
     engine = _Solver(school, SolveOptions(time_limit=20), None, None)
