@@ -83,8 +83,8 @@ medians of seeds 0-7 or 0-11 against the default, with searches that found nothi
 presolve, 5 s with) counted as misses: Brazil 0.12 s against 0.19 s, shc-2013 0.24 s against 0.28 s
 (no miss against one of 12), MAPS 0.62 s against 1.27 s, Arabic_Saudi_2 0.35 s against 0.89 s,
 secondary-school (Spain) 1.64 s against 1.87 s (no miss against two of 8), test-2012 one miss of 8
-against four, Van_RhynFinal four against eight; within a few hundredths on VietNamHungYen, Gymnasio,
-Oradea, WTHS and five others."""
+against four, Van_RhynFinal four against eight; no more than a hundredth worse on the 13 other files
+tried (VietNamHungYen, Gymnasio, Oradea and WTHS among them)."""
 
 PLAIN_SEARCH = 120.0
 """Seconds at most for CP-SAT's own search for a complete placement without compact days, per attempt

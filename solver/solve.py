@@ -472,8 +472,9 @@ class _Solver:
         literals = [(b.length, b.placed) for b in tm.blocks]
         self.emit("partial", 0, message="placing as many periods as possible", force=True)
         status, values = (cp_model.UNKNOWN, None)
-        if self.closest and self.place_budget(reserve) > 0:
-            status, values = self.keep_closest(tm, self.place_budget(reserve), literals)
+        budget = self.place_budget(reserve)
+        if self.closest and budget > 0:
+            status, values = self.keep_closest(tm, budget, literals)
         chosen = self.eject(tm) if values is None else None
         # The ejection search beside the quick search has said all it will say.
         self.stop_side()
